@@ -1,0 +1,54 @@
+"""Database access: the Piccolo engine, its pool, and a few helpers for raw SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.piccolo_conf import DB
+
+_pool_size = 10
+
+
+def configure(database_url: str, *, max_size: int = 10) -> None:
+    """Point the engine at ``database_url`` (before the pool is opened)."""
+    global _pool_size
+    DB.config["dsn"] = database_url
+    _pool_size = max_size
+
+
+async def open_pool() -> None:
+    """Open the connection pool (called from the app lifespan and worker start-up)."""
+    await DB.start_connection_pool(min_size=1, max_size=_pool_size)
+
+
+async def close_pool() -> None:
+    """Close the connection pool."""
+    await DB.close_connection_pool()
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run ``sql`` (with ``{}`` placeholders) and return rows as dicts.
+
+    Inside ``DB.transaction()`` the query joins the current transaction.
+    """
+    from piccolo.querystring import QueryString
+
+    rows = await DB.run_querystring(QueryString(sql, *args))
+    return [dict(r) for r in rows] if rows else []
+
+
+async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:
+    """Like ``fetch`` but only the first row (or None)."""
+    rows = await fetch(sql, *args)
+    return rows[0] if rows else None
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    """The first column of the first row (or None)."""
+    row = await fetchrow(sql, *args)
+    return next(iter(row.values())) if row else None
+
+
+def transaction():
+    """A transaction that every helper above joins while it is open."""
+    return DB.transaction()

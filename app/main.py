@@ -1,0 +1,238 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.config.compression import CompressionConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.middleware import AbstractMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import Message, Receive, Scope, Send
+
+from app import db, i18n
+from app.routes import ROUTE_HANDLERS
+from app.services import auth, jobs
+from app.settings import ROOT, Settings
+from app.web import LOCALE_COOKIE, SESSION_COOKIE, access_guard, is_htmx
+
+log = logging.getLogger("fengqiao")
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = ROOT / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+def _cookie_value(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+class SessionMiddleware(AbstractMiddleware):
+    """Loads the logged-in user (server-side session) and the locale into the request state."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        settings: Settings = scope["litestar_app"].state.settings
+        token = _cookie_value(scope, SESSION_COOKIE)
+        user = None
+        if token and not scope["path"].startswith("/static/"):
+            user = await auth.current_user(settings, token)
+        scope.setdefault("state", {})["user"] = user
+        locale = i18n.negotiate(
+            _cookie_value(scope, LOCALE_COOKIE), user.locale if user else None, None
+        )
+        scope["state"]["locale"] = locale
+        reset = i18n.current_locale.set(locale)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.current_locale.reset(reset)
+
+
+class SecurityHeadersMiddleware(AbstractMiddleware):
+    """CSP without inline scripts, frame denial, referrer policy, HSTS when serving TLS."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        https = scope["litestar_app"].state.settings.https
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(self)"),
+                ]
+                if https:
+                    extra.append(
+                        (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+                    )
+                headers.extend((k, v) for k, v in extra if k not in names)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def unauthorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
+    if _wants_html(request):
+        target = "/login?next=" + request.url.path
+        if is_htmx(request):
+            return Response("", status_code=401, headers={"HX-Redirect": target})
+        return Redirect(path=target, status_code=303)
+    return Response({"detail": i18n.gettext("Please log in.")}, status_code=401)
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    if _wants_html(request):
+        return Template(
+            template_name="error.html",
+            context={"status": status, "message": message, "user": request.state.get("user")},
+            status_code=status,
+        )
+    return Response({"detail": message, "status_code": status}, status_code=status)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotFoundException):
+        message = i18n.gettext("Not found.")
+    elif isinstance(exc, PermissionDeniedException):
+        message = (
+            i18n.gettext("The form has expired; reload the page and try again.")
+            if "CSRF" in str(exc.detail)
+            else i18n.gettext("You are not allowed to do this.")
+        )
+    elif isinstance(exc, ValidationException):
+        return Response(
+            {"detail": i18n.gettext("Invalid request."), "extra": exc.extra},
+            status_code=400,
+        )
+    else:
+        message = str(exc.detail)
+    return _error_page(request, status, message)
+
+
+def database_down_handler(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc)
+    return _error_page(
+        request, 503, i18n.gettext("The service is briefly unavailable; please retry in a minute.")
+    )
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (OSError, asyncpg.CannotConnectNowError,
+                        asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)):
+        return database_down_handler(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(request, 500, i18n.gettext("Something went wrong on our side."))
+
+
+def make_template_engine() -> JinjaTemplateEngine:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml", "j2"], default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    from app import templating
+
+    templating.install(env)
+    return JinjaTemplateEngine.from_environment(env)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    if not settings.secret_key:
+        raise RuntimeError("FENGQIAO_SECRET_KEY is required")
+    db.configure(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool()
+        await jobs.open_queue(settings.redis_url, settings.queue_name)
+        try:
+            yield
+        finally:
+            await jobs.close_queue()
+            await db.close_pool()
+
+    return Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                opt={"scope": "public"},
+                include_in_schema=False,
+                cache_control=None,
+            ),
+        ],
+        lifespan=[lifespan],
+        middleware=[SecurityHeadersMiddleware, SessionMiddleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.https,
+            cookie_samesite="lax",
+        ),
+        compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
+        template_config=TemplateConfig(engine=make_template_engine()),
+        plugins=[HTMXPlugin()],
+        openapi_config=OpenAPIConfig(
+            title="Fengqiao API",
+            version="1",
+            create_examples=False,
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"scope": "public"}),
+        ),
+        guards=[access_guard],
+        exception_handlers={
+            NotAuthorizedException: unauthorized_handler,
+            HTTPException: http_exception_handler,
+            asyncpg.exceptions.PostgresConnectionError: database_down_handler,
+            ConnectionError: database_down_handler,
+            500: internal_error_handler,
+        },
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )

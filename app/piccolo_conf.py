@@ -1,0 +1,14 @@
+"""Piccolo configuration: one PostgreSQL engine; the URL is set at start-up (``app.db.configure``)."""
+
+import os
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+
+DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "")}, log_queries=False)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "app.db.org.piccolo_app",
+    ]
+)

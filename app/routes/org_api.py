@@ -1,0 +1,47 @@
+"""JSON API of the organisation: the caller's subtree and the departments."""
+
+from dataclasses import dataclass
+
+from litestar import Request, get
+
+from app.services import org
+from app.web import require_user
+
+
+@dataclass
+class UnitOut:
+    id: int
+    name: str
+    tier: str
+    parent_id: int | None
+    path: str
+    subtype: str | None = None
+    code: str | None = None
+
+
+@dataclass
+class DepartmentOut:
+    id: int
+    name: str
+    code: str | None
+    active: bool
+
+
+@get("/api/v1/units", opt={"scope": "unit", "cap": "units.read"}, tags=["organisation"])
+async def list_units(request: Request) -> list[UnitOut]:
+    """Every unit in the caller's subtree (id, name, tier, parent_id, path)."""
+    user = require_user(request)
+    return [
+        UnitOut(id=r["id"], name=r["name"], tier=r["tier"], parent_id=r["parent_id"],
+                path=r["path"], subtype=r["subtype"], code=r["code"])
+        for r in await org.subtree(user.scope)
+    ]
+
+
+@get("/api/v1/departments", opt={"scope": "any"}, tags=["organisation"])
+async def list_departments() -> list[DepartmentOut]:
+    """The functional departments (后厂) matters can be dispatched to."""
+    return [DepartmentOut(**r) for r in await org.departments()]
+
+
+ROUTES = [list_units, list_departments]

@@ -1,0 +1,87 @@
+"""Jinja globals and filters: navigation per role, labels, local time, masking."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from app.domain import roles
+from app.i18n import N_, current_locale, gettext
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+ROLE_LABELS = {
+    roles.ADMIN: N_("Administrator"),
+    roles.FRONT_DESK: N_("Front desk"),
+    roles.DISTRICT_LEADER: N_("District leader"),
+    roles.SUPERVISOR: N_("Supervisor"),
+    roles.DEPARTMENT: N_("Department handler"),
+    roles.STREET_LEADER: N_("Street leader"),
+    roles.COMMUNITY_STAFF: N_("Community staff"),
+    roles.GRID_WORKER: N_("Grid worker"),
+}
+
+TIER_LABELS = {
+    "district": N_("District"),
+    "street": N_("Street / town"),
+    "community": N_("Community / village"),
+    "grid": N_("Grid"),
+    "compound": N_("Compound"),
+}
+
+#: (path, label msgid, roles that see it). Areas add their entries here as they land.
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("/", N_("Home"), frozenset(roles.ROLES)),
+    ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
+]
+
+
+def nav_for(role: str) -> list[tuple[str, str]]:
+    """The navigation entries a role sees, in order."""
+    return [(path, gettext(label)) for path, label, allowed in NAV if role in allowed]
+
+
+def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A date-time shown in Beijing time (dates as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(LOCAL_TZ)
+        return value.strftime(fmt)
+    return value.strftime("%Y-%m-%d")
+
+
+def mask_phone(value: str | None) -> str:
+    """138****5678: the middle digits of a phone number hidden."""
+    if not value:
+        return ""
+    return value[:3] + "****" + value[-4:] if len(value) >= 8 else "****"
+
+
+def mask_id_number(value: str | None) -> str:
+    """An ID number with only its first 3 and last 2 characters shown."""
+    if not value:
+        return ""
+    return value[:3] + "*" * max(len(value) - 5, 4) + value[-2:]
+
+
+def install(env: Environment) -> None:
+    """Register the globals and filters on ``env``."""
+    env.globals.update(
+        nav_for=nav_for,
+        role_label=lambda r: gettext(ROLE_LABELS.get(r, r)),
+        tier_label=lambda t: gettext(TIER_LABELS.get(t, t)),
+        locale=lambda: current_locale.get(),
+        today=lambda: datetime.now(LOCAL_TZ).date(),
+    )
+    env.filters.update(
+        local_time=local_time,
+        mask_phone=mask_phone,
+        mask_id=mask_id_number,
+        tier_option=lambda t: (t, gettext(TIER_LABELS.get(t, t))),
+        role_option=lambda r: (r, gettext(ROLE_LABELS.get(r, r))),
+        dept_option=lambda d: (d["id"], d["name"]),
+    )

@@ -1,0 +1,109 @@
+"""What every route module shares: the current user, page rendering, form errors, scope guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Redirect, Template
+
+from app.domain.roles import can
+from app.i18n import gettext
+from app.services.auth import CurrentUser
+from app.settings import Settings
+
+SESSION_COOKIE = "fq_session"
+LOCALE_COOKIE = "fq_lang"
+
+#: Values of a handler's ``opt["scope"]``: how the handler limits what it touches.
+#: ``public``: no login; ``any``: any logged-in user, only their own data; ``unit``: objects are
+#: filtered by the user's unit subtree (out-of-scope ids answer 404); ``department``: cases
+#: dispatched to the user's department; ``admin``: admins only.
+SCOPE_KINDS = frozenset({"public", "any", "unit", "department", "admin"})
+
+
+def user_of(connection: ASGIConnection) -> CurrentUser | None:
+    """The logged-in user of this request, if any."""
+    return connection.scope.get("state", {}).get("user")
+
+
+def require_user(request: Request) -> CurrentUser:
+    """The logged-in user; the global guard guarantees one on every non-public route."""
+    user = user_of(request)
+    if user is None:
+        raise NotAuthorizedException()
+    return user
+
+
+def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The app-wide guard: login unless public, then the handler's capability (deny by default).
+
+    Every handler declares ``opt["scope"]``; a handler without one is refused to everybody.
+    """
+    kind = handler.opt.get("scope")
+    if kind not in SCOPE_KINDS:
+        raise PermissionDeniedException("route has no scope decision")
+    if kind == "public":
+        return
+    user = user_of(connection)
+    if user is None:
+        raise NotAuthorizedException()
+    if kind == "admin" and user.role != "admin":
+        raise PermissionDeniedException()
+    capability = handler.opt.get("cap")
+    if capability and not can(user.role, capability):
+        raise PermissionDeniedException()
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (the reverse proxy must be trusted to set it; see README)."""
+    return request.client.host if request.client else ""
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Template:
+    """Render ``template`` with the user and the common context."""
+    context.setdefault("user", user_of(request))
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    context["htmx"] = is_htmx(request)
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def not_found() -> NotFoundException:
+    """The one answer for a missing or out-of-scope object (never reveal existence)."""
+    return NotFoundException(gettext("Not found."))
+
+
+def see_other(path: str) -> Redirect:
+    """303 after a successful form post (or an HX-Redirect for htmx)."""
+    return Redirect(path=path, status_code=303)
+
+
+def json_errors(errors: dict[str, str], status_code: int = 422) -> Response:
+    """The API's validation failure: a message per field, translated."""
+    return Response(
+        {"detail": gettext("Please correct the marked fields."),
+         "errors": {k: gettext(v) for k, v in errors.items()}},
+        status_code=status_code,
+    )
+
+
+def session_cookie(token: str, settings: Settings, *, max_age: int | None = None) -> Cookie:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure when serving TLS."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.https,
+        path="/",
+        max_age=max_age,
+    )

@@ -1,0 +1,9 @@
+"""Every area's job module, imported so that its jobs register."""
+
+from worker import registry
+
+
+@registry.job
+async def ping(ctx: dict) -> str:
+    """A no-op job for health checks and tests."""
+    return "pong"
