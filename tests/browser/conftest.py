@@ -1,0 +1,185 @@
+"""Browser fixtures: a live server (web + worker subprocesses), Debian's Chromium via Playwright.
+
+Playwright's async API is used throughout (pytest-asyncio runs in auto mode on one session loop;
+the sync API refuses to run inside a running loop). Write browser tests as ``async def`` and
+mark them ``@pytest.mark.browser``::
+
+    @pytest.mark.browser
+    async def test_something(phone, live_server, login):
+        page = await phone.new_page()
+        await login(page, "grid")
+        await page.goto(live_server + "/visits/new")
+
+``phone`` is a fresh context per test (390x844, DPR 2, mobile, touch, zh-CN, service workers
+allowed); ``login(page, username)`` logs a demo account in through the real login form.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import DEMO_PASSWORD, ROOT, Servers
+
+CHROMIUM = Path(os.environ.get("FENGQIAO_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "service_workers": "allow",
+}
+LIVE_SECRET = "browser-test-secret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, procs: list[subprocess.Popen], logs: list[Path], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        for proc, log in zip(procs, logs):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"live server process exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
+                )
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise RuntimeError(f"live server not healthy after {timeout}s: {last}\n{logs[0].read_text()[-4000:]}")
+
+
+def live_env(servers: Servers) -> dict[str, str]:
+    """The environment of the live server's processes."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=servers.database_url,
+        REDIS_URL=servers.redis_url,
+        FENGQIAO_QUEUE_NAME=servers.queue_name,
+        FENGQIAO_SECRET_KEY=LIVE_SECRET,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_server(servers: Servers) -> Iterator[str]:
+    """``python -m app.cli serve`` + ``worker`` on the suite's database; yields the base URL."""
+    port = _free_port()
+    env = live_env(servers)
+    logdir = Path(tempfile.mkdtemp(prefix="fq-live-"))
+    logs = [logdir / "web.log", logdir / "worker.log"]
+    argvs = [
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "worker"],
+    ]
+    procs: list[subprocess.Popen] = []
+    handles = []
+    try:
+        for argv, log in zip(argvs, logs):
+            fh = log.open("wb")
+            handles.append(fh)
+            procs.append(
+                subprocess.Popen(argv, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+            )
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, procs, logs)
+        yield base
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        for fh in handles:
+            fh.close()
+
+
+@pytest.fixture(scope="session")
+async def playwright_instance() -> AsyncIterator:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+async def browser(playwright_instance) -> AsyncIterator:
+    """Debian's Chromium, headless. Fails (never skips) when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} not found: browser tests need Debian's chromium "
+            "(apt-get install chromium; CI installs it). Do not run `playwright install`."
+        )
+    b = await playwright_instance.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+@pytest.fixture
+async def phone(browser) -> AsyncIterator:
+    """A fresh browser context shaped like a phone (390x844), service workers allowed."""
+    context = await browser.new_context(**PHONE)
+    context.set_default_timeout(15_000)
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+async def login_page(base_url: str, page, username: str, password: str = DEMO_PASSWORD,
+                     next_path: str = "/") -> None:
+    """Log ``username`` in through the login form of ``page``; waits for the landing page."""
+    await page.goto(f"{base_url}/login?next={next_path}")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    async with page.expect_navigation():
+        await page.click("form[action='/login'] [type=submit]")
+    content = await page.locator("meta[name=fq-user]").get_attribute("content")
+    assert content == username, f"login as {username} failed: {page.url}"
+
+
+@pytest.fixture
+def login(live_server: str) -> Callable:
+    """``await login(page, "grid")``: log a demo account in on ``page`` (real login form)."""
+
+    async def do(page, username: str, password: str = DEMO_PASSWORD, next_path: str = "/"):
+        await login_page(live_server, page, username, password, next_path)
+        return page
+
+    return do
