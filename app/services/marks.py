@@ -1,0 +1,64 @@
+"""Durable roll-up triggers: a write marks ``(unit_path, day)`` dirty in its own transaction.
+
+Callers (field records, cases ...) call ``mark_dirty`` inside the write's transaction, with the
+path of the unit where the record happened and the local (Asia/Shanghai) date the record counts
+on (``visited_at`` / ``called_at`` / ``held_at`` / a follow-up's ``due``). An edit that moves a
+record to another day or unit marks both the old and the new bucket. After the transaction
+commits, call ``await wake()`` so the worker recomputes within about a second; if Redis is down
+(or the wake-up is lost) the worker's one-minute sweep picks the marks up anyway.
+
+Outside a transaction ``mark_dirty`` commits at once and wakes the worker itself.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from app import db
+
+WAKE_JOB = "rollup_wake"
+
+
+def _in_transaction() -> bool:
+    try:
+        return db.DB.current_transaction.get() is not None
+    except Exception:
+        return False
+
+
+async def mark_dirty(unit_path: str, day: date) -> None:
+    """Mark the roll-up bucket of ``unit_path`` on ``day`` dirty (joins the open transaction)."""
+    await db.fetch(
+        "INSERT INTO rollup_dirty (unit_path, day, marked_at) VALUES ({}, {}, clock_timestamp()) "
+        "ON CONFLICT (unit_path, day) DO UPDATE SET marked_at = EXCLUDED.marked_at",
+        unit_path,
+        day,
+    )
+    if not _in_transaction():
+        await wake()
+
+
+async def wake() -> bool:
+    """Enqueue the (deduplicated, slightly deferred) wake-up job; never raises.
+
+    The job id changes every ``rollup_defer_seconds`` so a burst of writes coalesces into one
+    job per window, while a write arriving during a running job still gets a job of its own.
+    """
+    from app.services import jobs
+
+    defer = _defer_seconds()
+    window = int(time.time() // max(defer, 0.2))
+    try:
+        return await jobs.enqueue(WAKE_JOB, _job_id=f"rollup-wake:{window}", _defer_by=defer)
+    except Exception:  # pragma: no cover - enqueue already swallows Redis errors
+        return False
+
+
+def _defer_seconds() -> float:
+    try:
+        from app.settings import Settings
+
+        return Settings.from_env().rollup_defer_seconds
+    except Exception:
+        return 1.0
