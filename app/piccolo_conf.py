@@ -10,6 +10,7 @@ DB = PostgresEngine(config={"dsn": os.environ.get("DATABASE_URL", "")}, log_quer
 APP_REGISTRY = AppRegistry(
     apps=[
         "app.db.org.piccolo_app",
+        "app.db.cases.piccolo_app",
         "app.db.field.piccolo_app",
     ]
 )
