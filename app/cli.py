@@ -81,8 +81,12 @@ def cmd_createuser(args: argparse.Namespace, settings: Settings) -> None:
             user_id = await org.create_user(
                 None,
                 org.UserInput(
-                    username=args.username, full_name=args.full_name or "", role=args.role,
-                    unit_id=unit_id, department_id=args.department_id, password=password,
+                    username=args.username,
+                    full_name=args.full_name or "",
+                    role=args.role,
+                    unit_id=unit_id,
+                    department_id=args.department_id,
+                    password=password,
                 ),
             )
         except org.OrgError as e:
@@ -176,11 +180,13 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
         cmd_migrate(argparse.Namespace(verbose=False), settings)
         cmd_seed_demo(argparse.Namespace(no_history=False), settings)
         children.append(_start_child(["worker"], env))
-        children.append(_start_child(
-            ["serve", "--host", settings.host, "--port", str(settings.port)], env
-        ))
-        print(f"Fengqiao is running on http://{settings.host}:{settings.port}  (Ctrl-C stops it)",
-              flush=True)
+        children.append(
+            _start_child(["serve", "--host", settings.host, "--port", str(settings.port)], env)
+        )
+        print(
+            f"Fengqiao is running on http://{settings.host}:{settings.port}  (Ctrl-C stops it)",
+            flush=True,
+        )
         while True:
             for child in children:
                 if child.poll() is not None:
@@ -238,10 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("createuser", help="create an account")
     p.add_argument("--username", required=True)
-    p.add_argument("--role", required=True, choices=[
-        "admin", "front_desk", "district_leader", "supervisor", "department",
-        "street_leader", "community_staff", "grid_worker",
-    ])
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=[
+            "admin",
+            "front_desk",
+            "district_leader",
+            "supervisor",
+            "department",
+            "street_leader",
+            "community_staff",
+            "grid_worker",
+        ],
+    )
     p.add_argument("--unit-id", type=int, default=None, help="default: the district")
     p.add_argument("--department-id", type=int, default=None)
     p.add_argument("--full-name", default="")

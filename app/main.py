@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response, Router
-from litestar.config.csrf import CSRFConfig
 from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import (
@@ -157,8 +157,15 @@ def database_down_handler(request: Request, exc: Exception) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, (OSError, asyncpg.CannotConnectNowError,
-                        asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError)):
+    if isinstance(
+        exc,
+        (
+            OSError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.ConnectionDoesNotExistError,
+            asyncpg.InterfaceError,
+        ),
+    ):
         return database_down_handler(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(request, 500, i18n.gettext("Something went wrong on our side."))

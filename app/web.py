@@ -90,8 +90,10 @@ def see_other(path: str) -> Redirect:
 def json_errors(errors: dict[str, str], status_code: int = 422) -> Response:
     """The API's validation failure: a message per field, translated."""
     return Response(
-        {"detail": gettext("Please correct the marked fields."),
-         "errors": {k: gettext(v) for k, v in errors.items()}},
+        {
+            "detail": gettext("Please correct the marked fields."),
+            "errors": {k: gettext(v) for k, v in errors.items()},
+        },
         status_code=status_code,
     )
 

@@ -31,7 +31,11 @@ def servers() -> Iterator[Servers]:
     embedded = None
     tmp = None
     if not base_db or not redis_url:
-        tmp = Path(tempfile.mkdtemp(prefix="fq-test-", dir=ROOT / "var" if (ROOT / "var").exists() else None))
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix="fq-test-", dir=ROOT / "var" if (ROOT / "var").exists() else None
+            )
+        )
         embedded = EmbeddedServers(tmp, postgres=not base_db, redis=not redis_url)
         db_url, emb_redis = embedded.start()
         base_db = base_db or db_url

@@ -90,8 +90,11 @@ class WebSession:
         from urllib.parse import urlencode
 
         return await self.request(
-            "POST", url, content=urlencode(flat),
-            headers={**headers, "content-type": "application/x-www-form-urlencoded"}, **kw,
+            "POST",
+            url,
+            content=urlencode(flat),
+            headers={**headers, "content-type": "application/x-www-form-urlencoded"},
+            **kw,
         )
 
     async def post_json(self, url: str, body: Any, **kw: Any):
@@ -121,8 +124,12 @@ def run_worker_burst(servers: Servers, timeout: float = 120) -> None:
     )
     subprocess.run(
         [sys.executable, "-m", "app.cli", "worker", "--burst"],
-        env=env, check=True, timeout=timeout, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        check=True,
+        timeout=timeout,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 

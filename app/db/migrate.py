@@ -12,9 +12,8 @@ _LOCK_KEY = 5_171_001
 
 async def migrate(verbose: bool = False) -> None:
     """Run all pending migrations (safe to call from several processes at once)."""
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
     import asyncpg
+    from piccolo.apps.migrations.commands.forwards import run_forwards
 
     conn = await asyncpg.connect(db.DB.config["dsn"])
     try:

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
+
 def N_(message: str) -> str:
     """Mark a message for the catalog (translated where it is shown)."""
     return message
+
 
 REQUIRED = N_("This field is required.")
 
@@ -33,10 +35,7 @@ def _raw(data: Mapping[str, Any], name: str) -> Any:
 def multi(data: Mapping[str, Any], name: str) -> list[str]:
     """All values of a multi-valued field (checkbox list, JSON array, or comma list)."""
     getall = getattr(data, "getall", None)
-    if getall is not None:
-        values = getall(name, [])
-    else:
-        values = data.get(name) or []
+    values = getall(name, []) if getall is not None else data.get(name) or []
     if isinstance(values, str):
         values = [v for v in values.split(",")]
     return [str(v).strip() for v in values if str(v).strip()]
@@ -74,7 +73,12 @@ class Form:
         return value
 
     def choice(
-        self, name: str, choices: Iterable[str], *, required: bool = True, default: str | None = None
+        self,
+        name: str,
+        choices: Iterable[str],
+        *,
+        required: bool = True,
+        default: str | None = None,
     ) -> str | None:
         value = _raw(self.data, name)
         if value in (None, ""):

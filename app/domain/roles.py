@@ -57,7 +57,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "admin.manage": frozenset({ADMIN}),
     "units.read": frozenset(set(ROLES) - {DEPARTMENT}),
     "field.read": frozenset(
-        {ADMIN, FRONT_DESK, DISTRICT_LEADER, SUPERVISOR, STREET_LEADER, COMMUNITY_STAFF, GRID_WORKER}
+        {
+            ADMIN,
+            FRONT_DESK,
+            DISTRICT_LEADER,
+            SUPERVISOR,
+            STREET_LEADER,
+            COMMUNITY_STAFF,
+            GRID_WORKER,
+        }
     ),
     "field.write": FIELD_WRITERS,
     "field.review": REVIEWERS,

@@ -32,8 +32,11 @@ def _xlsx(content: bytes, filename: str) -> Response:
 async def admin_home(request: Request) -> Template:
     units = await org.subtree(require_user(request).scope)
     return page(
-        "admin/index.html", request,
-        unit_count=len(units), departments=await org.departments(), users=await org.users(),
+        "admin/index.html",
+        request,
+        unit_count=len(units),
+        departments=await org.departments(),
+        users=await org.users(),
     )
 
 
@@ -42,8 +45,14 @@ async def admin_home(request: Request) -> Template:
 
 async def _units_page(request: Request, status: int = 200, **context: Any) -> Template:
     user = require_user(request)
-    return page("admin/units.html", request, status, units=await org.subtree(user.scope),
-                tiers=roles.TIERS, **context)
+    return page(
+        "admin/units.html",
+        request,
+        status,
+        units=await org.subtree(user.scope),
+        tiers=roles.TIERS,
+        **context,
+    )
 
 
 @get("/admin/units", opt=ADMIN, include_in_schema=False)
@@ -60,8 +69,13 @@ async def unit_add(request: Request, data: Annotated[dict, FORM]) -> Response:
     code = form.text("code", max_length=32)
     if form.ok:
         try:
-            await org.add_unit(require_user(request).id, name=name, tier=tier,
-                               parent_id=parent_id, code=code or None)
+            await org.add_unit(
+                require_user(request).id,
+                name=name,
+                tier=tier,
+                parent_id=parent_id,
+                code=code or None,
+            )
             return see_other("/admin/units")
         except OrgError as e:
             form.error(e.field if e.field != "parent_id" else "tier", e.message)
@@ -80,8 +94,9 @@ async def unit_rename(request: Request, unit_id: int, data: Annotated[dict, FORM
             return see_other("/admin/units")
         except OrgError as e:
             form.error("name", e.message)
-    return await _units_page(request, 422, errors=form.errors, values=form.values,
-                             error_unit=unit_id)
+    return await _units_page(
+        request, 422, errors=form.errors, values=form.values, error_unit=unit_id
+    )
 
 
 @post("/admin/units/{unit_id:int}/move", opt=ADMIN, include_in_schema=False)
@@ -96,16 +111,18 @@ async def unit_move(request: Request, unit_id: int, data: Annotated[dict, FORM])
             return see_other("/admin/units")
         except OrgError as e:
             form.error("parent_id", e.message)
-    return await _units_page(request, 422, errors=form.errors, values=form.values,
-                             error_unit=unit_id)
+    return await _units_page(
+        request, 422, errors=form.errors, values=form.values, error_unit=unit_id
+    )
 
 
 # -- departments ---------------------------------------------------------------------------
 
 
 async def _departments_page(request: Request, status: int = 200, **context: Any) -> Template:
-    return page("admin/departments.html", request, status,
-                departments=await org.departments(), **context)
+    return page(
+        "admin/departments.html", request, status, departments=await org.departments(), **context
+    )
 
 
 @get("/admin/departments", opt=ADMIN, include_in_schema=False)
@@ -128,7 +145,9 @@ async def department_add(request: Request, data: Annotated[dict, FORM]) -> Respo
 
 
 @post("/admin/departments/{dept_id:int}", opt=ADMIN, include_in_schema=False)
-async def department_change(request: Request, dept_id: int, data: Annotated[dict, FORM]) -> Response:
+async def department_change(
+    request: Request, dept_id: int, data: Annotated[dict, FORM]
+) -> Response:
     if not any(d["id"] == dept_id for d in await org.departments()):
         raise not_found()
     form = Form(data)
@@ -140,8 +159,9 @@ async def department_change(request: Request, dept_id: int, data: Annotated[dict
             return see_other("/admin/departments")
         except OrgError as e:
             form.error(e.field, e.message)
-    return await _departments_page(request, 422, errors=form.errors, values=form.values,
-                                   error_dept=dept_id)
+    return await _departments_page(
+        request, 422, errors=form.errors, values=form.values, error_dept=dept_id
+    )
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -154,9 +174,15 @@ async def users_page(request: Request, q: str = "") -> Template:
 
 async def _user_form(request: Request, status: int = 200, **context: Any) -> Template:
     user = require_user(request)
-    return page("admin/user_form.html", request, status, roles=roles.ROLES,
-                units=await org.subtree(user.scope), departments=await org.departments(True),
-                **context)
+    return page(
+        "admin/user_form.html",
+        request,
+        status,
+        roles=roles.ROLES,
+        units=await org.subtree(user.scope),
+        departments=await org.departments(True),
+        **context,
+    )
 
 
 @get("/admin/users/new", opt=ADMIN, include_in_schema=False)
@@ -245,7 +271,7 @@ async def user_reset_password(
 # -- spreadsheets --------------------------------------------------------------------------
 
 
-@get("/admin/export/{kind:str}.xlsx", opt=ADMIN, include_in_schema=False)
+@get("/admin/export/{kind:str}", opt=ADMIN, include_in_schema=False)
 async def export_sheet(request: Request, kind: str) -> Response:
     if kind == "units":
         return _xlsx(await spreadsheets.export_units(), "units.xlsx")
@@ -254,7 +280,7 @@ async def export_sheet(request: Request, kind: str) -> Response:
     raise not_found()
 
 
-@get("/admin/template/{kind:str}.xlsx", opt=ADMIN, include_in_schema=False)
+@get("/admin/template/{kind:str}", opt=ADMIN, include_in_schema=False)
 async def template_sheet(kind: str) -> Response:
     if kind not in ("units", "users"):
         raise not_found()
@@ -269,13 +295,25 @@ async def import_sheet(
         raise not_found()
     upload = data.get("file")
     if not isinstance(upload, UploadFile):
-        return page("admin/import_result.html", request, 400, kind=kind, count=0,
-                    errors=[spreadsheets.RowError(0, "file", "Choose an .xlsx file.")])
+        return page(
+            "admin/import_result.html",
+            request,
+            400,
+            kind=kind,
+            count=0,
+            errors=[spreadsheets.RowError(0, "file", "Choose an .xlsx file.")],
+        )
     content = await upload.read()
     importer = spreadsheets.import_units if kind == "units" else spreadsheets.import_users
     count, errors = await importer(require_user(request).id, content)
-    return page("admin/import_result.html", request, 422 if errors else 200,
-                kind=kind, count=count, errors=errors)
+    return page(
+        "admin/import_result.html",
+        request,
+        422 if errors else 200,
+        kind=kind,
+        count=count,
+        errors=errors,
+    )
 
 
 @get("/admin/audit", opt=ADMIN, include_in_schema=False)
@@ -284,8 +322,23 @@ async def audit_log(request: Request, action: str = "") -> Template:
 
 
 ROUTES = [
-    admin_home, units_page, unit_add, unit_rename, unit_move,
-    departments_page, department_add, department_change,
-    users_page, user_new, user_create, user_edit, user_update, user_set_active,
-    user_reset_password, export_sheet, template_sheet, import_sheet, audit_log,
+    admin_home,
+    units_page,
+    unit_add,
+    unit_rename,
+    unit_move,
+    departments_page,
+    department_add,
+    department_change,
+    users_page,
+    user_new,
+    user_create,
+    user_edit,
+    user_update,
+    user_set_active,
+    user_reset_password,
+    export_sheet,
+    template_sheet,
+    import_sheet,
+    audit_log,
 ]

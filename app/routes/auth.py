@@ -43,9 +43,7 @@ async def login_form(request: Request, next: str = "/") -> Response:
     include_in_schema=False,
     status_code=303,
 )
-async def login_submit(
-    request: Request, data: Annotated[dict[str, str], FORM]
-) -> Response:
+async def login_submit(request: Request, data: Annotated[dict[str, str], FORM]) -> Response:
     """Form fields ``username``, ``password`` (and ``next``). A fresh session id every login."""
     username = (data.get("username") or "").strip()
     password = data.get("password") or ""
@@ -53,8 +51,13 @@ async def login_submit(
     values = {"username": username, "next": target}
     errors: dict[str, str] = {}
     if _cross_site(request):
-        return page("auth/login.html", request, 403, values=values,
-                    form_error=gettext("The form has expired; reload the page and try again."))
+        return page(
+            "auth/login.html",
+            request,
+            403,
+            values=values,
+            form_error=gettext("The form has expired; reload the page and try again."),
+        )
     if not username:
         errors["username"] = "This field is required."
     if not password:
@@ -76,8 +79,9 @@ async def login_submit(
         else:
             message = gettext("Wrong username or password.")
             status = 401
-        return page("auth/login.html", request, status, values=values, next=target,
-                    form_error=message)
+        return page(
+            "auth/login.html", request, status, values=values, next=target, form_error=message
+        )
     response = Redirect(path=target, status_code=303)
     response.set_cookie(session_cookie(token, settings))
     return response

@@ -32,8 +32,15 @@ async def list_units(request: Request) -> list[UnitOut]:
     """Every unit in the caller's subtree (id, name, tier, parent_id, path)."""
     user = require_user(request)
     return [
-        UnitOut(id=r["id"], name=r["name"], tier=r["tier"], parent_id=r["parent_id"],
-                path=r["path"], subtype=r["subtype"], code=r["code"])
+        UnitOut(
+            id=r["id"],
+            name=r["name"],
+            tier=r["tier"],
+            parent_id=r["parent_id"],
+            path=r["path"],
+            subtype=r["subtype"],
+            code=r["code"],
+        )
         for r in await org.subtree(user.scope)
     ]
 

@@ -129,7 +129,7 @@ async def login(settings: Settings, username: str, password: str, ip: str, user_
     token = secrets.token_urlsafe(32)
     async with db.transaction():
         await db.fetch(
-            "INSERT INTO app_session (token_hash, \"user\", created_at, last_seen_at, ip, user_agent)"
+            'INSERT INTO app_session (token_hash, "user", created_at, last_seen_at, ip, user_agent)'
             " VALUES ({}, {}, now(), now(), {}, {})",
             _token_hash(token),
             user["id"],
@@ -143,7 +143,7 @@ async def login(settings: Settings, username: str, password: str, ip: str, user_
 async def logout(token: str, ip: str = "") -> None:
     """Revoke the session behind ``token``."""
     row = await db.fetchrow(
-        "DELETE FROM app_session WHERE token_hash = {} RETURNING \"user\"", _token_hash(token)
+        'DELETE FROM app_session WHERE token_hash = {} RETURNING "user"', _token_hash(token)
     )
     if row:
         await audit.record("logout", actor_id=row["user"], ip=ip)
@@ -164,7 +164,7 @@ async def current_user(settings: Settings, token: str) -> CurrentUser | None:
         " u.role, u.unit AS unit_id, u.department AS department_id, u.is_head, u.locale, u.active,"
         " un.name AS unit_name, un.path AS unit_path, un.tier AS unit_tier,"
         " d.name AS department_name"
-        " FROM app_session s JOIN app_user u ON u.id = s.\"user\""
+        ' FROM app_session s JOIN app_user u ON u.id = s."user"'
         " LEFT JOIN unit un ON un.id = u.unit"
         " LEFT JOIN department d ON d.id = u.department"
         " WHERE s.token_hash = {}",
@@ -175,15 +175,13 @@ async def current_user(settings: Settings, token: str) -> CurrentUser | None:
     now = datetime.now(UTC)
     idle = timedelta(minutes=settings.session_idle_minutes)
     absolute = timedelta(hours=settings.session_absolute_hours)
-    if (
-        not row["active"]
-        or now - row["last_seen_at"] > idle
-        or now - row["created_at"] > absolute
-    ):
+    if not row["active"] or now - row["last_seen_at"] > idle or now - row["created_at"] > absolute:
         await db.fetch("DELETE FROM app_session WHERE id = {}", row["session_id"])
         return None
     if now - row["last_seen_at"] > timedelta(minutes=1):
-        await db.fetch("UPDATE app_session SET last_seen_at = now() WHERE id = {}", row["session_id"])
+        await db.fetch(
+            "UPDATE app_session SET last_seen_at = now() WHERE id = {}", row["session_id"]
+        )
     return CurrentUser(
         id=row["id"],
         username=row["username"],

@@ -68,9 +68,7 @@ def _tree_order(rows: list[dict]) -> list[dict]:
 
 async def children(unit_id: int) -> list[dict]:
     """The direct children of a unit."""
-    return await db.fetch(
-        "SELECT * FROM unit WHERE parent = {} ORDER BY sort, name, id", unit_id
-    )
+    return await db.fetch("SELECT * FROM unit WHERE parent = {} ORDER BY sort, name, id", unit_id)
 
 
 async def root_unit() -> dict | None:
@@ -79,7 +77,12 @@ async def root_unit() -> dict | None:
 
 
 async def add_unit(
-    actor_id: int | None, *, name: str, tier: str, parent_id: int | None, subtype: str | None = None,
+    actor_id: int | None,
+    *,
+    name: str,
+    tier: str,
+    parent_id: int | None,
+    subtype: str | None = None,
     code: str | None = None,
 ) -> dict:
     """Add a unit under ``parent_id`` (None: the district itself); its path follows its parent."""
@@ -95,12 +98,20 @@ async def add_unit(
         row = await db.fetchrow(
             "INSERT INTO unit (name, tier, subtype, parent, path, code, sort, created_at)"
             " VALUES ({}, {}, {}, {}, '', {}, 0, now()) RETURNING id",
-            name, tier, subtype or None, parent_id, code or None,
+            name,
+            tier,
+            subtype or None,
+            parent_id,
+            code or None,
         )
         path = (parent["path"] if parent else "/") + f"{row['id']}/"
         await db.fetch("UPDATE unit SET path = {} WHERE id = {}", path, row["id"])
         await audit.record(
-            "unit.add", actor_id=actor_id, object_type="unit", object_id=row["id"], unit_path=path,
+            "unit.add",
+            actor_id=actor_id,
+            object_type="unit",
+            object_id=row["id"],
+            unit_path=path,
             detail={"name": name, "tier": tier},
         )
     return await unit(row["id"])
@@ -117,8 +128,12 @@ async def rename_unit(actor_id: int | None, unit_id: int, name: str) -> None:
     async with db.transaction():
         await db.fetch("UPDATE unit SET name = {} WHERE id = {}", name, unit_id)
         await audit.record(
-            "unit.rename", actor_id=actor_id, object_type="unit", object_id=unit_id,
-            unit_path=row["path"], detail={"from": row["name"], "to": name},
+            "unit.rename",
+            actor_id=actor_id,
+            object_type="unit",
+            object_id=unit_id,
+            unit_path=row["path"],
+            detail={"from": row["name"], "to": name},
         )
 
 
@@ -150,17 +165,25 @@ async def move_unit(actor_id: int | None, unit_id: int, new_parent_id: int) -> N
         await db.fetch("UPDATE unit SET parent = {} WHERE id = {}", new_parent_id, unit_id)
         await db.fetch(
             "UPDATE unit SET path = {} || substr(path, {}) WHERE path LIKE {}",
-            new_prefix, len(old_prefix) + 1, old_prefix + "%",
+            new_prefix,
+            len(old_prefix) + 1,
+            old_prefix + "%",
         )
         for table, column in PATH_COPIES:
             await db.fetch(
                 f"UPDATE {table} SET {column} = {{}} || substr({column}, {{}})"
                 f" WHERE {column} LIKE {{}}",
-                new_prefix, len(old_prefix) + 1, old_prefix + "%",
+                new_prefix,
+                len(old_prefix) + 1,
+                old_prefix + "%",
             )
         await audit.record(
-            "unit.move", actor_id=actor_id, object_type="unit", object_id=unit_id,
-            unit_path=new_prefix, detail={"from": old_prefix, "to": new_prefix},
+            "unit.move",
+            actor_id=actor_id,
+            object_type="unit",
+            object_id=unit_id,
+            unit_path=new_prefix,
+            detail={"from": old_prefix, "to": new_prefix},
         )
     from app.services import hooks
 
@@ -191,10 +214,15 @@ async def add_department(actor_id: int | None, name: str, code: str | None = Non
         row = await db.fetchrow(
             "INSERT INTO department (name, code, unit, active) VALUES ({}, {}, {}, true)"
             " RETURNING id",
-            name, code or None, root["id"],
+            name,
+            code or None,
+            root["id"],
         )
         await audit.record(
-            "department.add", actor_id=actor_id, object_type="department", object_id=row["id"],
+            "department.add",
+            actor_id=actor_id,
+            object_type="department",
+            object_id=row["id"],
             detail={"name": name},
         )
     return row["id"]
@@ -205,16 +233,17 @@ async def set_department(actor_id: int | None, dept_id: int, *, name: str, activ
     name = name.strip()
     if not name:
         raise OrgError("name", "This field is required.")
-    if await db.fetchval(
-        "SELECT 1 FROM department WHERE name = {} AND id <> {}", name, dept_id
-    ):
+    if await db.fetchval("SELECT 1 FROM department WHERE name = {} AND id <> {}", name, dept_id):
         raise OrgError("name", "This name is already taken.")
     async with db.transaction():
         await db.fetch(
             "UPDATE department SET name = {}, active = {} WHERE id = {}", name, active, dept_id
         )
         await audit.record(
-            "department.change", actor_id=actor_id, object_type="department", object_id=dept_id,
+            "department.change",
+            actor_id=actor_id,
+            object_type="department",
+            object_id=dept_id,
             detail={"name": name, "active": active},
         )
 
@@ -275,13 +304,20 @@ async def create_user(actor_id: int | None, data: UserInput) -> int:
             "INSERT INTO app_user (username, full_name, phone, password_hash, role, unit,"
             " department, is_head, active, created_at)"
             " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, true, now()) RETURNING id",
-            data.username, data.full_name, data.phone,
-            data.password_hash or hash_password(data.password), data.role,
-            None if is_dept else data.unit_id, data.department_id if is_dept else None,
+            data.username,
+            data.full_name,
+            data.phone,
+            data.password_hash or hash_password(data.password),
+            data.role,
+            None if is_dept else data.unit_id,
+            data.department_id if is_dept else None,
             data.is_head,
         )
         await audit.record(
-            "user.create", actor_id=actor_id, object_type="user", object_id=row["id"],
+            "user.create",
+            actor_id=actor_id,
+            object_type="user",
+            object_id=row["id"],
             detail={"username": data.username, "role": data.role},
         )
     return row["id"]
@@ -298,16 +334,26 @@ async def update_user(actor_id: int | None, user_id: int, data: UserInput) -> No
         await db.fetch(
             "UPDATE app_user SET username = {}, full_name = {}, phone = {}, role = {}, unit = {},"
             " department = {}, is_head = {} WHERE id = {}",
-            data.username, data.full_name, data.phone, data.role,
-            None if is_dept else data.unit_id, data.department_id if is_dept else None,
-            data.is_head, user_id,
+            data.username,
+            data.full_name,
+            data.phone,
+            data.role,
+            None if is_dept else data.unit_id,
+            data.department_id if is_dept else None,
+            data.is_head,
+            user_id,
         )
         await audit.record(
-            "user.update", actor_id=actor_id, object_type="user", object_id=user_id,
+            "user.update",
+            actor_id=actor_id,
+            object_type="user",
+            object_id=user_id,
             detail={"role": data.role, "unit": data.unit_id, "department": data.department_id},
         )
         if (before["role"], before["unit"], before["department"]) != (
-            data.role, None if is_dept else data.unit_id, data.department_id if is_dept else None
+            data.role,
+            None if is_dept else data.unit_id,
+            data.department_id if is_dept else None,
         ):
             await revoke_user_sessions(user_id)
 
@@ -319,8 +365,10 @@ async def set_active(actor_id: int | None, user_id: int, active: bool) -> None:
         if not active:
             await revoke_user_sessions(user_id)
         await audit.record(
-            "user.activate" if active else "user.deactivate", actor_id=actor_id,
-            object_type="user", object_id=user_id,
+            "user.activate" if active else "user.deactivate",
+            actor_id=actor_id,
+            object_type="user",
+            object_id=user_id,
         )
 
 
@@ -347,7 +395,9 @@ async def users(query: str = "", limit: int = 200) -> list[dict]:
         " FROM app_user u LEFT JOIN unit un ON un.id = u.unit"
         " LEFT JOIN department d ON d.id = u.department"
         " WHERE u.username ILIKE {} OR u.full_name ILIKE {} ORDER BY u.username LIMIT {}",
-        f"%{query}%", f"%{query}%", limit,
+        f"%{query}%",
+        f"%{query}%",
+        limit,
     )
 
 

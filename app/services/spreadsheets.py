@@ -48,7 +48,9 @@ def workbook_bytes(headers: tuple[str, ...], rows: list[list], title: str) -> by
     return buffer.getvalue()
 
 
-def read_rows(content: bytes, headers: tuple[str, ...]) -> tuple[list[tuple[int, dict]], list[RowError]]:
+def read_rows(
+    content: bytes, headers: tuple[str, ...]
+) -> tuple[list[tuple[int, dict]], list[RowError]]:
     """Rows of the first sheet as dicts keyed by ``headers`` (the first row must name them)."""
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
@@ -64,7 +66,8 @@ def read_rows(content: bytes, headers: tuple[str, ...]) -> tuple[list[tuple[int,
     out = []
     for number, values in enumerate(rows, start=2):
         record = {
-            name: ("" if v is None else str(v).strip()) for name, v in zip(names, values, strict=False)
+            name: ("" if v is None else str(v).strip())
+            for name, v in zip(names, values, strict=False)
         }
         if any(record.get(h) for h in headers):
             out.append((number, record))
@@ -79,9 +82,16 @@ async def export_units() -> bytes:
     )
     return workbook_bytes(
         UNIT_COLUMNS,
-        [[r["code"] or f"#{r['id']}", r["name"], r["tier"],
-          (r["parent_code"] or (f"#{r['parent_id']}" if r["parent_id"] else "")),
-          r["subtype"] or ""] for r in rows],
+        [
+            [
+                r["code"] or f"#{r['id']}",
+                r["name"],
+                r["tier"],
+                (r["parent_code"] or (f"#{r['parent_id']}" if r["parent_id"] else "")),
+                r["subtype"] or "",
+            ]
+            for r in rows
+        ],
         "units",
     )
 
@@ -95,8 +105,18 @@ async def export_users() -> bytes:
     )
     return workbook_bytes(
         USER_COLUMNS,
-        [[r["username"], r["full_name"], r["role"], r["unit_code"] or "", r["department"] or "",
-          r["phone"], ""] for r in rows],
+        [
+            [
+                r["username"],
+                r["full_name"],
+                r["role"],
+                r["unit_code"] or "",
+                r["department"] or "",
+                r["phone"],
+                "",
+            ]
+            for r in rows
+        ],
         "users",
     )
 
@@ -136,7 +156,7 @@ async def import_units(actor_id: int | None, content: bytes) -> tuple[int, list[
             errors.append(RowError(number, "name", "This field is required."))
         if tier not in roles.TIERS:
             errors.append(RowError(number, "tier", "Not one of the allowed choices."))
-        parent_tier = (known[parent]["tier"] if parent in known else planned.get(parent or ""))
+        parent_tier = known[parent]["tier"] if parent in known else planned.get(parent or "")
         if not parent:
             errors.append(RowError(number, "parent_code", "This field is required."))
         elif parent_tier is None:
@@ -153,7 +173,11 @@ async def import_units(actor_id: int | None, content: bytes) -> tuple[int, list[
             row = await db.fetchrow(
                 "INSERT INTO unit (name, tier, subtype, parent, path, code, sort, created_at)"
                 " VALUES ({}, {}, {}, {}, '', {}, 0, now()) RETURNING id",
-                r["name"], r["tier"], r.get("subtype") or None, parent["id"], r["code"],
+                r["name"],
+                r["tier"],
+                r.get("subtype") or None,
+                parent["id"],
+                r["code"],
             )
             path = parent["path"] + f"{row['id']}/"
             await db.fetch("UPDATE unit SET path = {} WHERE id = {}", path, row["id"])
@@ -176,7 +200,9 @@ async def import_users(actor_id: int | None, content: bytes) -> tuple[int, list[
     for number, r in rows:
         username, role = r.get("username", ""), r.get("role", "")
         if not re.fullmatch(r"[A-Za-z0-9_.-]{2,64}", username):
-            errors.append(RowError(number, "username", "Use 2-64 letters, digits, dot, dash or underscore."))
+            errors.append(
+                RowError(number, "username", "Use 2-64 letters, digits, dot, dash or underscore.")
+            )
         elif username in taken or username in seen:
             errors.append(RowError(number, "username", "This name is already taken."))
         seen.add(username)
@@ -190,7 +216,9 @@ async def import_users(actor_id: int | None, content: bytes) -> tuple[int, list[
             if u is None:
                 errors.append(RowError(number, "unit_code", "Unknown unit code."))
             elif u["tier"] not in roles.ROLE_TIERS[role]:
-                errors.append(RowError(number, "unit_code", "This role belongs to a unit of another tier."))
+                errors.append(
+                    RowError(number, "unit_code", "This role belongs to a unit of another tier.")
+                )
         if len(r.get("password", "")) < MIN_PASSWORD_LENGTH:
             errors.append(RowError(number, "password", "At least 8 characters."))
     if errors:
@@ -202,8 +230,11 @@ async def import_users(actor_id: int | None, content: bytes) -> tuple[int, list[
                 "INSERT INTO app_user (username, full_name, phone, password_hash, role, unit,"
                 " department, is_head, active, created_at)"
                 " VALUES ({}, {}, {}, {}, {}, {}, {}, false, true, now())",
-                r["username"], r.get("full_name", ""), r.get("phone", ""),
-                hash_password(r["password"]), r["role"],
+                r["username"],
+                r.get("full_name", ""),
+                r.get("phone", ""),
+                hash_password(r["password"]),
+                r["role"],
                 None if is_dept else units[r["unit_code"]]["id"],
                 depts[r["department"]] if is_dept else None,
             )

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-DEMO_ACCOUNTS = ["admin", "desk", "leader", "inspector", "dept", "street", "community", "grid",
-                 "grid2"]
+DEMO_ACCOUNTS = [
+    "admin",
+    "desk",
+    "leader",
+    "inspector",
+    "dept",
+    "street",
+    "community",
+    "grid",
+    "grid2",
+]
 
 
 async def test_healthz_reports_database_and_redis(session):
@@ -64,7 +73,9 @@ async def test_logout_revokes_the_session_on_the_server(as_user, session):
 async def test_unsafe_request_without_csrf_token_is_refused(as_user):
     s = await as_user("admin")
     response = await s.request(
-        "POST", "/admin/departments", content="name=x",
+        "POST",
+        "/admin/departments",
+        content="name=x",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 403
@@ -73,9 +84,13 @@ async def test_unsafe_request_without_csrf_token_is_refused(as_user):
 async def test_login_posted_from_another_site_is_refused(session):
     s = session()
     response = await s.request(
-        "POST", "/login", content="username=grid&password=fengqiao-demo",
-        headers={"content-type": "application/x-www-form-urlencoded",
-                 "origin": "https://evil.example"},
+        "POST",
+        "/login",
+        content="username=grid&password=fengqiao-demo",
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "origin": "https://evil.example",
+        },
     )
     assert response.status_code == 403
     assert "fq_session" not in s.cookies

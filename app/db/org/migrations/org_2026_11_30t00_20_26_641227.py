@@ -1,14 +1,15 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSONB,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -59,21 +60,13 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="org", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="org", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="User", tablename="app_user", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="app_user", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Session", tablename="app_session", schema=None, columns=None
-    )
+    manager.add_table(class_name="Session", tablename="app_session", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Unit", tablename="unit", schema=None, columns=None
-    )
+    manager.add_table(class_name="Unit", tablename="unit", schema=None, columns=None)
 
     manager.add_table(
         class_name="LoginAttempt",
@@ -89,9 +82,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Department", tablename="department", schema=None, columns=None
-    )
+    manager.add_table(class_name="Department", tablename="department", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="User",
