@@ -1,0 +1,479 @@
+"""Emotion and extreme-risk signal analysis of petition and field-work text (信访 · 走访 · 调解).
+
+The smart platform's "emotion analysis of petition text" (DOMAIN.md §4): given what a
+petitioner said or what a grid worker logged, tell the dominant emotion, how strong it is, and
+which extreme-risk signals the text carries *now*, so that a key-person ledger or a risk list
+can pick them up.
+
+How it works, in the order :func:`analyze` runs:
+
+1. **Signals** are regular expressions from ``emotion_data/signals.toml`` run over the raw
+   text, so every :class:`Signal` carries the exact phrase and its offsets. An occurrence is
+   dropped when it is negated (不会去上访), talked about as policy (关于越级上访的规定), or
+   reported as a past threat that was withdrawn or settled (曾扬言去北京，经调解已表示不会再去).
+   A conditional threat is a signal: in 不解决就去北京 the negation belongs to the condition.
+2. **Emotion** is scored with a private jieba tokenizer (loaded lazily, once) that knows the
+   petition vocabulary and every lexicon word. Each emotion word adds its weight to its class,
+   scaled by a preceding degree adverb (非常 ×1.8, 有点 ×0.6); a preceding negator turns a
+   satisfied word into mild anger (不满意) and cancels a negative one (不生气了, 没有不满).
+   Sentence cues then adjust: a contrast (但/不过) weighs what follows more, praise next to a
+   delay is sarcasm (真是太感谢你们了，拖了三年还没解决 → anger), a reported resolution leans
+   satisfied, and inquiry or grid-log phrasing leans calm. Current signals add anger (threats)
+   or sadness (despair). If no emotion clears the floor, the text is calm.
+
+Pure Python; the only I/O is reading ``emotion_data/`` on first use. Thread-safe after that.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ANGER = "anger"
+ANXIETY = "anxiety"
+SADNESS = "sadness"
+CALM = "calm"
+SATISFIED = "satisfied"
+EMOTIONS = (ANGER, ANXIETY, SADNESS, CALM, SATISFIED)
+SCORED_EMOTIONS = (ANGER, ANXIETY, SADNESS, SATISFIED)
+
+SELF_HARM = "self_harm"
+HARM_OTHERS = "harm_others"
+ESCALATE = "escalate"
+GATHERING = "gathering"
+MEDIA = "media"
+SIGNAL_KINDS = (SELF_HARM, HARM_OTHERS, ESCALATE, GATHERING, MEDIA)
+
+DATA_DIR = Path(__file__).with_name("emotion_data")
+
+# Clause and sentence boundaries. Negation and degree never reach across a clause boundary.
+_CLAUSE_BREAK = '，,、：:；;。！？!?…\n\r“”"「」（）()'
+_SENTENCE_RE = re.compile(r"[^。！？!?\n；;]+[。！？!?\n；;]*")
+_CLAUSE_RE = re.compile(r"[^，,、：:；;。！？!?…\n\r“”\"「」（）()]+")
+
+# How many tokens after a negator or degree adverb it still applies to.
+_MODIFIER_REACH = 3
+# A negated satisfied word (不满意, 不太满意) is dissatisfaction, a little weaker than the word.
+_NEGATED_POSITIVE_FACTOR = 0.8
+# A negated negative word (不生气了, 没有不满, 不担心) is evidence of calm.
+_NEGATED_NEGATIVE_CALM = 0.6
+# Intensity = 1 - exp(-score / scale); a signal puts a floor under it.
+_INTENSITY_SCALE = 2.0
+_SIGNAL_INTENSITY_FLOOR = {
+    SELF_HARM: 0.9,
+    HARM_OTHERS: 0.9,
+    ESCALATE: 0.75,
+    GATHERING: 0.75,
+    MEDIA: 0.7,
+}
+_CALM_INTENSITY_CAP = 0.25
+# A reported resolution (问题解决了, 工资到账了) and scare-quoted promises (“马上办”).
+_RESOLVED_WEIGHT = 1.2
+_SCARE_QUOTE_WEIGHT = 1.2
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One extreme-risk signal: its kind and the exact substring ``text[start:end]``."""
+
+    kind: str
+    phrase: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the signal as a JSON-ready dict."""
+        return {"kind": self.kind, "phrase": self.phrase, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The result of :func:`analyze`: dominant emotion, its intensity (0..1) and signals."""
+
+    emotion: str
+    intensity: float
+    signals: list[Signal] = field(default_factory=list)
+
+    @property
+    def signal_kinds(self) -> set[str]:
+        """The distinct kinds among :attr:`signals`."""
+        return {s.kind for s in self.signals}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the analysis as a JSON-ready dict (the shape stored and sent to the UI)."""
+        return {
+            "emotion": self.emotion,
+            "intensity": self.intensity,
+            "signals": [s.to_dict() for s in self.signals],
+        }
+
+
+def analyze(text: str | None) -> Analysis:
+    """Analyse one petition, visit note or call summary.
+
+    :param text: Chinese free text of any length; ``None`` or blank counts as empty.
+    :return: :class:`Analysis` with ``emotion`` in :data:`EMOTIONS`, ``intensity`` in 0..1 and
+        the current extreme-risk ``signals`` in text order. Empty text is calm with intensity 0.
+    """
+    if not text or not text.strip():
+        return Analysis(CALM, 0.0, [])
+    res = _resources()
+    signals = _find_signals(text, res)
+    scores = _score_emotions(text, res)
+    _apply_signal_boosts(text, signals, scores, res)
+    emotion, top = _decide(scores, res)
+    return Analysis(emotion, _intensity(emotion, top, signals), signals)
+
+
+def find_signals(text: str | None) -> list[Signal]:
+    """Return only the current extreme-risk signals of ``text`` (see :func:`analyze`)."""
+    if not text:
+        return []
+    return _find_signals(text, _resources())
+
+
+def warm_up() -> None:
+    """Load the lexicons and the jieba dictionary now rather than on the first call."""
+    _resources()
+
+
+# --------------------------------------------------------------------------- resources
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    kind: str
+    regex: re.Pattern[str]
+    not_before: re.Pattern[str] | None
+    not_after: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Resources:
+    tokenizer: Any
+    lexicon: dict[str, tuple[str, float]]
+    calm_cues: dict[str, float]
+    degree: dict[str, float]
+    negators: frozenset[str]
+    patterns: tuple[_Pattern, ...]
+    window: int
+    signal_negators: tuple[str, ...]
+    bare_negators: tuple[str, ...]
+    bare_reach: int
+    negation_exempt: tuple[str, ...]
+    condition_markers: tuple[str, ...]
+    policy_markers: tuple[str, ...]
+    policy_after: re.Pattern[str]
+    past_markers: tuple[str, ...]
+    withdrawn_markers: tuple[str, ...]
+    resolved_markers: tuple[str, ...]
+    cues: dict[str, Any]
+    contrast: re.Pattern[str]
+    sarcasm_praise: re.Pattern[str]
+    sarcasm_failure: re.Pattern[str]
+    scare_quotes: re.Pattern[str]
+    resolved: re.Pattern[str]
+    resolved_cancel: re.Pattern[str]
+    log_register: re.Pattern[str]
+    self_harm_threat: re.Pattern[str]
+    phrases: tuple[tuple[str, float, re.Pattern[str]], ...]
+
+
+_lock = threading.Lock()
+_loaded: _Resources | None = None
+
+
+def _resources() -> _Resources:
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                _loaded = _load()
+    return _loaded
+
+
+def _read_lines(name: str) -> list[list[str]]:
+    rows = []
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            rows.append(line.split())
+    return rows
+
+
+def _weighted(name: str) -> dict[str, float]:
+    return {row[0]: float(row[1]) if len(row) > 1 else 1.0 for row in _read_lines(name)}
+
+
+def _optional(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern else None
+
+
+def _load() -> _Resources:
+    import jieba  # deferred: importing and initialising jieba costs about a second
+
+    lexicon: dict[str, tuple[str, float]] = {}
+    for emotion in SCORED_EMOTIONS:
+        for word, weight in _weighted(f"{emotion}.txt").items():
+            lexicon[word] = (emotion, weight)
+    calm_cues = _weighted("calm.txt")
+    degree = _weighted("degree.txt")
+    negators = frozenset(row[0] for row in _read_lines("negators.txt"))
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.load_userdict(str(DATA_DIR / "userdict.txt"))
+    # Every lexicon word becomes a token, so 忍无可忍 or 踢皮球 is seen whole. Negators and
+    # degree adverbs are left to jieba's own dictionary so that 不满意 stays one word.
+    for word in (*lexicon, *calm_cues):
+        tokenizer.add_word(word, freq=20000)
+
+    signals = tomllib.loads((DATA_DIR / "signals.toml").read_text(encoding="utf-8"))
+    ctx = signals["context"]
+    patterns = tuple(
+        _Pattern(
+            kind=p["kind"],
+            regex=re.compile(p["regex"]),
+            not_before=_optional(p.get("not_before")),
+            not_after=_optional(p.get("not_after")),
+        )
+        for p in signals["pattern"]
+    )
+    unknown = {p.kind for p in patterns} - set(SIGNAL_KINDS)
+    if unknown:
+        raise ValueError(f"signals.toml names unknown signal kinds: {sorted(unknown)}")
+
+    cues = tomllib.loads((DATA_DIR / "cues.toml").read_text(encoding="utf-8"))
+    return _Resources(
+        tokenizer=tokenizer,
+        lexicon=lexicon,
+        calm_cues=calm_cues,
+        degree=degree,
+        negators=negators,
+        patterns=patterns,
+        window=int(ctx["window"]),
+        # longest first, so 没有 is found before 没
+        signal_negators=tuple(sorted(ctx["negators"], key=len, reverse=True)),
+        bare_negators=tuple(ctx["bare_negators"]),
+        bare_reach=int(ctx["bare_reach"]),
+        negation_exempt=tuple(ctx["negation_exempt"]),
+        condition_markers=tuple(ctx["condition_markers"]),
+        policy_markers=tuple(ctx["policy_markers"]),
+        policy_after=re.compile(ctx["policy_after"]),
+        past_markers=tuple(ctx["past_markers"]),
+        withdrawn_markers=tuple(ctx["withdrawn_markers"]),
+        resolved_markers=tuple(ctx["resolved_markers"]),
+        cues=cues,
+        contrast=re.compile(cues["contrast"]),
+        sarcasm_praise=re.compile(cues["sarcasm_praise"]),
+        sarcasm_failure=re.compile(cues["sarcasm_failure"]),
+        scare_quotes=re.compile(cues["scare_quotes"]),
+        resolved=re.compile(cues["resolved"]),
+        resolved_cancel=re.compile(cues["resolved_cancel"]),
+        log_register=re.compile(cues["log_register"]),
+        self_harm_threat=re.compile(cues["self_harm_threat"]),
+        phrases=tuple(
+            (p["emotion"], float(p["weight"]), re.compile(p["regex"])) for p in cues["phrase"]
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def _find_signals(text: str, res: _Resources) -> list[Signal]:
+    found: list[Signal] = []
+    for pattern in res.patterns:
+        for m in pattern.regex.finditer(text):
+            start, end = m.span()
+            if start == end:
+                continue
+            if pattern.not_before and pattern.not_before.search(text[max(0, start - 6) : start]):
+                continue
+            if pattern.not_after and pattern.not_after.search(text[end : end + 10]):
+                continue
+            if _is_current(text, start, end, res):
+                found.append(Signal(pattern.kind, m.group(), start, end))
+    return _dedupe(found)
+
+
+def _dedupe(signals: list[Signal]) -> list[Signal]:
+    """Keep, per kind, the longest of overlapping occurrences; return them in text order."""
+    kept: list[Signal] = []
+    for s in sorted(signals, key=lambda s: (s.start, -(s.end - s.start))):
+        if any(k.kind == s.kind and k.start < s.end and s.start < k.end for k in kept):
+            continue
+        kept.append(s)
+    return kept
+
+
+def _clause_before(text: str, start: int, window: int) -> str:
+    """The text of the current clause before ``start``, at most ``window`` characters."""
+    i = start
+    while i > 0 and start - i < window and text[i - 1] not in _CLAUSE_BREAK:
+        i -= 1
+    return text[i:start]
+
+
+def _is_current(text: str, start: int, end: int, res: _Resources) -> bool:
+    before = _clause_before(text, start, res.window)
+    if _negated(before, res):
+        return False
+    if any(marker in before for marker in res.policy_markers):
+        return False
+    if res.policy_after.search(text[end : end + 8]):
+        return False
+    return not _withdrawn(text, start, end, res)
+
+
+def _negated(before: str, res: _Resources) -> bool:
+    for word in res.negation_exempt:
+        before = before.replace(word, "_" * len(word))
+    if any(n in before[-res.bare_reach :] for n in res.bare_negators) and not any(
+        m in before[-res.bare_reach :] for m in res.condition_markers
+    ):
+        return True
+    last = -1
+    for negator in res.signal_negators:
+        pos = before.rfind(negator)
+        if pos >= 0:
+            last = max(last, pos + len(negator))
+    if last < 0:
+        return False
+    # "不解决就去北京": a condition marker after the negator means the negation is the
+    # condition's, and the threat itself stands.
+    return not any(marker in before[last:] for marker in res.condition_markers)
+
+
+def _withdrawn(text: str, start: int, end: int, res: _Resources) -> bool:
+    after = text[end:]
+    if any(marker in after for marker in res.withdrawn_markers):
+        return True
+    sentence_start = max(text.rfind(p, 0, start) for p in "。！？!?\n")
+    before = text[sentence_start + 1 : start]
+    return any(m in before for m in res.past_markers) and any(
+        m in after for m in res.resolved_markers
+    )
+
+
+# --------------------------------------------------------------------------- emotion
+
+
+@dataclass(slots=True)
+class _Scores:
+    """Evidence per emotion: ``scaled`` ranks and sets intensity; ``raw`` ignores degree
+    adverbs and decides whether there is an emotion at all (有点害怕 is fear, only weaker)."""
+
+    scaled: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORED_EMOTIONS, 0.0))
+    raw: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SCORED_EMOTIONS, 0.0))
+    calm: float = 0.0
+
+    def add(self, emotion: str, value: float, degree: float = 1.0) -> None:
+        self.scaled[emotion] += value * degree
+        self.raw[emotion] += value
+
+
+def _score_emotions(text: str, res: _Resources) -> _Scores:
+    scores = _Scores(calm=float(res.cues["calm_base"]))
+    for sentence in _SENTENCE_RE.findall(text):
+        clauses = _CLAUSE_RE.findall(sentence)
+        turn = next(
+            (i for i in range(len(clauses) - 1, 0, -1) if res.contrast.search(clauses[i])), None
+        )
+        for i, clause in enumerate(clauses):
+            weight = 1.0
+            if turn is not None:
+                weight = (
+                    res.cues["after_contrast_weight"]
+                    if i >= turn
+                    else res.cues["before_contrast_weight"]
+                )
+            _score_clause(clause, weight, scores, res)
+            for m in res.resolved.finditer(clause):
+                if not res.resolved_cancel.search(clause[max(0, m.start() - 2) : m.start()]):
+                    scores.add(SATISFIED, _RESOLVED_WEIGHT * weight)
+                    break
+            for emotion, w, regex in res.phrases:
+                if regex.search(clause) or regex.search(sentence):
+                    scores.add(emotion, w * weight)
+        if res.log_register.search(sentence.strip()):
+            scores.calm += float(res.cues["log_register_bonus"])
+    if res.sarcasm_praise.search(text) and res.sarcasm_failure.search(text):
+        # the praise is the sarcasm's vehicle: it counts for anger, not satisfaction
+        scores.add(ANGER, scores.scaled[SATISFIED] + 1.0)
+        scores.scaled[SATISFIED] = scores.raw[SATISFIED] = 0.0
+    if res.scare_quotes.search(text):
+        scores.add(ANGER, _SCARE_QUOTE_WEIGHT)
+    return scores
+
+
+def _score_clause(clause: str, weight: float, scores: _Scores, res: _Resources) -> None:
+    """Add the clause's lexicon evidence (emotion words, calm cues) to ``scores``."""
+    negated_for = 0
+    degree = 1.0
+    degree_for = 0
+    for token in res.tokenizer.lcut(clause, HMM=False):
+        if token in res.negators:
+            negated_for = _MODIFIER_REACH
+            continue
+        if token in res.degree:
+            degree = (degree if degree_for else 1.0) * res.degree[token]
+            degree_for = _MODIFIER_REACH
+            continue
+        hit = res.lexicon.get(token)
+        if hit is not None:
+            emotion, w = hit
+            scale = degree if degree_for else 1.0
+            if negated_for and emotion == SATISFIED:
+                scores.add(ANGER, w * weight * _NEGATED_POSITIVE_FACTOR, scale)
+            elif negated_for:
+                scores.calm += _NEGATED_NEGATIVE_CALM
+            else:
+                scores.add(emotion, w * weight, scale)
+            negated_for = degree_for = 0
+            continue
+        cue = res.calm_cues.get(token)
+        if cue is not None:
+            scores.calm += cue
+        negated_for = max(0, negated_for - 1)
+        degree_for = max(0, degree_for - 1)
+
+
+def _apply_signal_boosts(
+    text: str, signals: list[Signal], scores: _Scores, res: _Resources
+) -> None:
+    boost = float(res.cues["signal_anger_boost"])
+    threat_kinds = {s.kind for s in signals} - {SELF_HARM}
+    scores.add(ANGER, boost * len(threat_kinds))
+    for s in signals:
+        if s.kind != SELF_HARM:
+            continue
+        sentence_start = max(text.rfind(p, 0, s.start) for p in "。！？!?\n") + 1
+        ends = [i for i in (text.find(p, s.end) for p in "。！？!?\n") if i >= 0]
+        sentence = text[sentence_start : min(ends, default=len(text))]
+        target = ANGER if res.self_harm_threat.search(sentence) else SADNESS
+        scores.add(target, float(res.cues["self_harm_boost"]))
+        break
+
+
+def _decide(scores: _Scores, res: _Resources) -> tuple[str, float]:
+    emotion = max(SCORED_EMOTIONS, key=lambda e: scores.scaled[e])
+    top = scores.scaled[emotion]
+    raw = scores.raw[emotion]
+    if raw < float(res.cues["emotion_floor"]) or raw < scores.calm:
+        return CALM, top
+    return emotion, top
+
+
+def _intensity(emotion: str, top: float, signals: list[Signal]) -> float:
+    if emotion == CALM:
+        value = min(_CALM_INTENSITY_CAP, 0.1 * top)
+    else:
+        value = 1.0 - math.exp(-top / _INTENSITY_SCALE)
+    for s in signals:
+        value = max(value, _SIGNAL_INTENSITY_FLOOR[s.kind])
+    return round(min(1.0, max(0.0, value)), 3)
