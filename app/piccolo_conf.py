@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "app.db.org.piccolo_app",
         "app.db.cases.piccolo_app",
         "app.db.field.piccolo_app",
+        "app.db.rollups.piccolo_app",
     ]
 )

@@ -7,3 +7,4 @@ from worker import registry
 async def ping(ctx: dict) -> str:
     """A no-op job for health checks and tests."""
     return "pong"
+import worker.rollup_jobs  # noqa: E402,F401  (roll-ups)
