@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "app.db.cases.piccolo_app",
         "app.db.field.piccolo_app",
         "app.db.rollups.piccolo_app",
+        "app.db.pwa.piccolo_app",
     ]
 )

@@ -1,6 +1,7 @@
 """Every route module's handlers. An area adds its module here."""
 
 from app.routes import admin, auth, health, home, org_api
+from app.routes import pwa
 
 ROUTE_HANDLERS = [
     *health.ROUTES,
@@ -8,4 +9,5 @@ ROUTE_HANDLERS = [
     *home.ROUTES,
     *org_api.ROUTES,
     *admin.ROUTES,
+    *pwa.ROUTES,
 ]
