@@ -141,6 +141,17 @@ def cmd_rollup(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(_with_db(settings, run))
 
 
+def cmd_analyze(args: argparse.Namespace, settings: Settings) -> None:
+    """Emotion analysis: ``--backfill`` analyses every record that has none (or was edited)."""
+    _need_database(settings)
+    from app.services import text_analysis
+
+    async def run() -> None:
+        print(f"{await text_analysis.backfill(args.limit)} records analysed")
+
+    asyncio.run(_with_db(settings, run))
+
+
 def _start_child(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", *argv], env=env)
 
@@ -241,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="date_from", default=None, help="YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", default=None, help="YYYY-MM-DD")
     p.set_defaults(fn=cmd_rollup)
+
+    p = sub.add_parser("analyze", help="emotion analysis of stored free text")
+    p.add_argument("--backfill", action="store_true", required=True)
+    p.add_argument("--limit", type=int, default=None, help="at most this many records")
+    p.set_defaults(fn=cmd_analyze)
 
     p = sub.add_parser("createuser", help="create an account")
     p.add_argument("--username", required=True)

@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "app.db.field.piccolo_app",
         "app.db.rollups.piccolo_app",
         "app.db.pwa.piccolo_app",
+        "app.db.platform.piccolo_app",
     ]
 )

@@ -8,3 +8,4 @@ async def ping(ctx: dict) -> str:
     """A no-op job for health checks and tests."""
     return "pong"
 import worker.rollup_jobs  # noqa: E402,F401  (roll-ups)
+import worker.platform_jobs  # noqa: E402,F401  (emotion analysis)

@@ -11,3 +11,7 @@ ROUTE_HANDLERS = [
     *admin.ROUTES,
     *pwa.ROUTES,
 ]
+
+from app.routes import key_persons, risks, text_api  # noqa: E402  (smart platform)
+
+ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES]

@@ -1,0 +1,13 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.db.platform.tables import KeyPerson, Risk, RiskEvent, TextAnalysis
+
+APP_CONFIG = AppConfig(
+    app_name="platform",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "migrations"),
+    table_classes=[TextAnalysis, Risk, RiskEvent, KeyPerson],
+    migration_dependencies=["app.db.org.piccolo_app"],
+    commands=[],
+)
