@@ -34,6 +34,12 @@ TIER_LABELS = {
 #: (path, label msgid, roles that see it). Areas add their entries here as they land.
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/", N_("Home"), frozenset(roles.ROLES)),
+    ("/tasks", N_("Today"), roles.FIELD_WRITERS),
+    ("/visits", N_("Visits"), roles.CAPABILITIES["field.read"]),
+    ("/calls", N_("Calls"), roles.CAPABILITIES["field.read"]),
+    ("/mediations", N_("Mediations"), roles.CAPABILITIES["field.read"]),
+    ("/households", N_("Households"), roles.CAPABILITIES["field.read"]),
+    ("/review", N_("Review"), roles.REVIEWERS),
     ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
 ]
 

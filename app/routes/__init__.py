@@ -2,6 +2,7 @@
 
 from app.routes import admin, auth, health, home, org_api
 from app.routes import pwa
+from app.routes import calls, field_api, households, mediations, tasks, visits  # noqa: I001
 
 ROUTE_HANDLERS = [
     *health.ROUTES,
@@ -10,6 +11,8 @@ ROUTE_HANDLERS = [
     *org_api.ROUTES,
     *admin.ROUTES,
     *pwa.ROUTES,
+    *visits.ROUTES, *calls.ROUTES, *mediations.ROUTES, *households.ROUTES, *tasks.ROUTES,
+    *field_api.ROUTES,
 ]
 
 from app.routes import key_persons, risks, text_api  # noqa: E402  (smart platform)

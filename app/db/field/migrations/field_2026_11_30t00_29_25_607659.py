@@ -78,17 +78,11 @@ DESCRIPTION = ""
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="field", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="field", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Visit", tablename="visit", schema=None, columns=None
-    )
+    manager.add_table(class_name="Visit", tablename="visit", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Call", tablename="call", schema=None, columns=None
-    )
+    manager.add_table(class_name="Call", tablename="call", schema=None, columns=None)
 
     manager.add_table(
         class_name="FollowUpTask",
@@ -97,13 +91,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Mediation", tablename="mediation", schema=None, columns=None
-    )
+    manager.add_table(class_name="Mediation", tablename="mediation", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Household", tablename="household", schema=None, columns=None
-    )
+    manager.add_table(class_name="Household", tablename="household", schema=None, columns=None)
 
     manager.add_table(
         class_name="MediationSession",
