@@ -54,6 +54,8 @@ LEADERS = frozenset({DISTRICT_LEADER, SUPERVISOR, STREET_LEADER, COMMUNITY_STAFF
 
 #: Capability -> roles that have it. Deny by default: a capability missing here is nobody's.
 CAPABILITIES: dict[str, frozenset[str]] = {
+    "platform.read": frozenset(set(ROLES) - {DEPARTMENT, FRONT_DESK}),  # key persons, risks
+    "platform.write": frozenset(FIELD_WRITERS | {DISTRICT_LEADER, ADMIN}),
     "admin.manage": frozenset({ADMIN}),
     "units.read": frozenset(set(ROLES) - {DEPARTMENT}),
     "field.read": frozenset(
