@@ -41,7 +41,6 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/households", N_("Households"), roles.CAPABILITIES["field.read"]),
     ("/review", N_("Review"), roles.REVIEWERS),
     ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
-    ("/key-persons", N_("Key persons"), roles.CAPABILITIES["platform.read"]),
     ("/risks", N_("Risks"), roles.CAPABILITIES["platform.read"]),
 ]
 
