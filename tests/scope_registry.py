@@ -68,11 +68,20 @@ async def record_in_and_out(sql, username: str, table: str) -> tuple[object | No
     "/admin/units/{unit_id:int}/rename",
     "/admin/units/{unit_id:int}/move",
     "/admin/departments/{dept_id:int}",
-    "/admin/users/{user_id:int}",
-    "/admin/users/{user_id:int}/active",
-    "/admin/users/{user_id:int}/password",
 )
 async def admin_objects(sql, username: str):
     # Admin routes are refused by role; any existing id exercises that.
     return await sql.fetchval("SELECT min(id) FROM unit"), None
+
+
+@finder(
+    "/admin/users/{user_id:int}",
+    "/admin/users/{user_id:int}/active",
+    "/admin/users/{user_id:int}/password",
+)
+async def admin_accounts(sql, username: str):
+    # Not the admin's own account: posting {} to /active would deactivate it and log the
+    # matrix's admin out for every route after it.
+    return await sql.fetchval("SELECT max(id) FROM app_user"), None
 import tests.scope_registry_platform  # noqa: E402,F401  (smart platform)
+import tests.scope_registry_field  # noqa: E402,F401  (field work)

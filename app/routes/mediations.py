@@ -136,7 +136,7 @@ async def mediation_agreement(request: Request, mediation_id: int) -> Response:
     """The 调解协议书, laid out for A4 by print CSS."""
     r = await _mediation(request, mediation_id)
     if r["outcome"] != "agreed_written":
-        raise not_found()
+        return see_other(f"/mediations/{mediation_id}")
     return fpage(
         "field/agreement.html",
         request,
