@@ -27,7 +27,7 @@ async def rollup_wake(ctx: dict) -> int:
 @registry.job
 async def rollup_sweep(ctx: dict) -> int:
     """Every minute: take any mark a wake-up missed (Redis was down, a worker died)."""
-    n = await rollups.drain(max_seconds=50)
+    n = await rollups.sweep()
     if n:
         log.info("rollup sweep recomputed %d marks", n)
     return n

@@ -133,17 +133,6 @@ register(
     )
 )
 
-# Households registered in the unit now (a snapshot, refreshed whenever the bucket is).
-register(
-    MetricSource(
-        "households",
-        ("households",),
-        f"""SELECT h.unit_path, g.day::date AS day, h.n
-            FROM (SELECT unit_path, count(*) AS n FROM household WHERE {_PATHS} GROUP BY 1) h
-            CROSS JOIN generate_series($1::date, $2::date, interval '1 day') AS g(day)""",
-    )
-)
-
 register(
     MetricSource(
         "calls",
@@ -257,11 +246,15 @@ def _parents_sql() -> str:
     return f"""
     INSERT INTO rollup_day (unit_id, day, metrics, as_of)
     SELECT a.unit_id, a.day, {_sum_object()}, now()
-    FROM _anc a LEFT JOIN LATERAL (
-        SELECT o.metrics AS m FROM rollup_own o WHERE o.unit_id = a.unit_id AND o.day = a.day
+    FROM _anc a LEFT JOIN (
+        SELECT o.unit_id, o.day, o.metrics AS m
+        FROM _anc b JOIN rollup_own o ON o.unit_id = b.unit_id AND o.day = b.day
+        WHERE b.depth = $1
         UNION ALL
-        SELECT d.metrics FROM unit c JOIN rollup_day d ON d.unit_id = c.id AND d.day = a.day
-        WHERE c.parent = a.unit_id) x ON true
+        SELECT c.parent, d.day, d.metrics
+        FROM _anc b JOIN unit c ON c.parent = b.unit_id
+        JOIN rollup_day d ON d.unit_id = c.id AND d.day = b.day
+        WHERE b.depth = $1) x ON x.unit_id = a.unit_id AND x.day = a.day
     WHERE a.depth = $1
     GROUP BY a.unit_id, a.day
     ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
@@ -316,7 +309,7 @@ async def process_dirty(limit: int = BATCH) -> int:
     async with _connection() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
         marks = await conn.fetch(
-            "SELECT id, unit_path, day FROM rollup_dirty ORDER BY marked_at LIMIT $1"
+            "SELECT id, unit_path, day FROM rollup_dirty ORDER BY unit_path, day LIMIT $1"
             " FOR UPDATE SKIP LOCKED",
             limit,
         )
@@ -351,6 +344,7 @@ async def _recompute(conn: asyncpg.Connection, marks: list[Any]) -> None:
         _max_window(),
         last,
     )
+    await conn.execute("ANALYZE _keys")
     bounds = await conn.fetchrow("SELECT min(day) lo, max(day) hi FROM _keys")
     paths = sorted({m["unit_path"] for m in marks})
     await conn.execute(
@@ -364,6 +358,7 @@ async def _recompute(conn: asyncpg.Connection, marks: list[Any]) -> None:
                string_to_array(trim(BOTH '/' FROM k.unit_path), '/')::int[]) AS a(id)
            JOIN unit u ON u.id = a.id"""
     )
+    await conn.execute("ANALYZE _anc")
     depth = await conn.fetchval("SELECT max(depth) FROM _anc")
     sql = _parents_sql()
     for d in range(depth or 0, 0, -1):
@@ -429,6 +424,7 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
             sql = _rebuild_parents_sql()
             for d in range(depth or 0, 0, -1):
                 await conn.execute(sql, d, lo, hi)
+            await refresh_households(conn)
             buckets = await conn.fetchval(
                 "SELECT count(*) FROM rollup_day WHERE day BETWEEN $1 AND $2", lo, hi
             )
@@ -438,6 +434,29 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
         "buckets": buckets,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+async def refresh_households(conn: asyncpg.Connection) -> None:
+    """Households per unit subtree now (the coverage denominator), O(households) in one pass."""
+    await conn.execute(
+        """INSERT INTO rollup_unit (unit_id, households, as_of)
+           SELECT u.id, COALESCE(x.n, 0), now() FROM unit u LEFT JOIN (
+               SELECT a.id, sum(h.n) AS n
+               FROM (SELECT unit_path, count(*) AS n FROM household GROUP BY 1) h
+               CROSS JOIN LATERAL unnest(
+                   string_to_array(trim(BOTH '/' FROM h.unit_path), '/')::int[]) AS a(id)
+               GROUP BY a.id) x ON x.id = u.id
+           ON CONFLICT (unit_id) DO UPDATE SET households = EXCLUDED.households,
+               as_of = EXCLUDED.as_of"""
+    )
+
+
+async def sweep() -> int:
+    """The one-minute sweep: drain every mark, refresh the household counts."""
+    n = await drain(max_seconds=50)
+    async with _connection() as conn:
+        await refresh_households(conn)
+    return n
 
 
 # -- moves -------------------------------------------------------------------------------------
