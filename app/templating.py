@@ -40,6 +40,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/mediations", N_("Mediations"), roles.CAPABILITIES["field.read"]),
     ("/households", N_("Households"), roles.CAPABILITIES["field.read"]),
     ("/review", N_("Review"), roles.REVIEWERS),
+    ("/cases", N_("Cases"), roles.CAPABILITIES["cases.read"] - {roles.ADMIN}),
+    ("/lists", N_("Lists"), frozenset(roles.ROLES) - {roles.GRID_WORKER, roles.DEPARTMENT}),
     ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
     ("/risks", N_("Risks"), roles.CAPABILITIES["platform.read"]),
 ]

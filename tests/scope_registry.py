@@ -85,3 +85,5 @@ async def admin_accounts(sql, username: str):
     return await sql.fetchval("SELECT max(id) FROM app_user"), None
 import tests.scope_registry_platform  # noqa: E402,F401  (smart platform)
 import tests.scope_registry_field  # noqa: E402,F401  (field work)
+
+import tests.scope_registry_cases  # noqa: E402,F401  (petition cases)

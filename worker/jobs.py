@@ -9,3 +9,4 @@ async def ping(ctx: dict) -> str:
     return "pong"
 import worker.rollup_jobs  # noqa: E402,F401  (roll-ups)
 import worker.platform_jobs  # noqa: E402,F401  (emotion analysis)
+import worker.case_jobs  # noqa: E402,F401  (petition-case notifications)

@@ -769,7 +769,7 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         ActionSpec(
             name=Kind.EXTEND,
-            moves={state: S.EXTENDED for state in HANDLING_STATES},
+            moves={state: S.EXTENDED for state in (S.ACCEPTED, S.IN_PROGRESS, S.EXTENDED)},
             roles=RECEIVERS,
             article=ARTICLE_HANDLING,
             fields=(

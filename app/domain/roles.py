@@ -74,6 +74,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "dashboard.read": frozenset(
         {ADMIN, DISTRICT_LEADER, SUPERVISOR, STREET_LEADER, COMMUNITY_STAFF, FRONT_DESK}
     ),
+    "cases.read": frozenset(ROLES),
+    "cases.act": frozenset(set(ROLES) - {ADMIN}),
+    "cases.register": frozenset({FRONT_DESK, STREET_LEADER, COMMUNITY_STAFF}),
+    "cases.report_up": frozenset({GRID_WORKER}),
+    "cases.stats": frozenset(set(ROLES) - {GRID_WORKER}),
+    "cases.calendar": frozenset({ADMIN}),
 }
 
 

@@ -3,12 +3,14 @@
 from app.routes import admin, auth, health, home, org_api
 from app.routes import pwa
 from app.routes import calls, field_api, households, mediations, tasks, visits  # noqa: I001
+from app.routes import cases, cases_api, lists  # noqa: I001
 
 ROUTE_HANDLERS = [
     *health.ROUTES,
     *auth.ROUTES,
     *home.ROUTES,
     *org_api.ROUTES,
+    *cases.ROUTES, *cases_api.ROUTES, *lists.ROUTES,
     *admin.ROUTES,
     *pwa.ROUTES,
     *visits.ROUTES, *calls.ROUTES, *mediations.ROUTES, *households.ROUTES, *tasks.ROUTES,
