@@ -206,7 +206,7 @@ async def read_mediation(user: CurrentUser, data: Any, *, current: dict | None =
     f = Form(data)
     if current is None:
         f.uuid("client_uuid", required=True)
-        venue_id = f.integer("venue_unit_id", required=True, default=user.unit_id)
+        venue_id = f.integer("venue_unit_id", default=user.unit_id)
         held_at = f.moment("held_at", default=now())
         f.choice("dispute_type", rules.DISPUTE_TYPES)
         f.text("summary", required=True, max_length=4000)
