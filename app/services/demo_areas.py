@@ -1,1 +1,2 @@
 """Imports every area's demo-history module so its seeders register. Areas add a line here."""
+import app.services.field_demo  # noqa: F401  (field work)
