@@ -34,6 +34,7 @@ TIER_LABELS = {
 #: (path, label msgid, roles that see it). Areas add their entries here as they land.
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/", N_("Home"), frozenset(roles.ROLES)),
+    ("/dashboard", N_("Dashboard"), roles.CAPABILITIES["dashboard.read"]),
     ("/tasks", N_("Today"), roles.FIELD_WRITERS),
     ("/visits", N_("Visits"), roles.CAPABILITIES["field.read"]),
     ("/calls", N_("Calls"), roles.CAPABILITIES["field.read"]),

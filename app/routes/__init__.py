@@ -20,3 +20,7 @@ ROUTE_HANDLERS = [
 from app.routes import key_persons, risks, text_api  # noqa: E402  (smart platform)
 
 ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES]
+
+from app.routes import dashboard, rollups_api  # noqa: E402  (roll-ups)
+
+ROUTE_HANDLERS += [*dashboard.ROUTES, *rollups_api.ROUTES]

@@ -549,3 +549,62 @@ async def freshness(paths: list[str]) -> dict[str, dict]:
 
 def window_start(day: date, days: int) -> date:
     return day - timedelta(days=days - 1)
+
+
+async def households(unit_ids: list[int]) -> dict[int, int]:
+    """Households registered in each unit's subtree (refreshed by the sweep)."""
+    rows = await db.fetch(
+        "SELECT unit_id, households FROM rollup_unit WHERE unit_id = ANY({}::int[])", unit_ids
+    )
+    return {r["unit_id"]: r["households"] for r in rows}
+
+
+WINDOWS = (1, 7, 30)
+
+
+async def dashboard(unit: dict, children: list[dict], day: date | None = None) -> dict:
+    """What the dashboard shows for ``unit`` and its children: windows, rates, trend, freshness.
+
+    Reads roll-up tables only (cost grows with units x days, not with records).
+    """
+    from app.domain import metrics as f
+
+    day = day or today()
+    units = [unit, *children]
+    ids = [u["id"] for u in units]
+    start = window_start(day, 30)
+    by_unit = await buckets(ids, start - timedelta(days=7), day)
+    hh = await households(ids)
+    fresh = await freshness([u["path"] for u in units])
+    rows = []
+    for u in units:
+        days = by_unit.get(u["id"], [])
+        row: dict[str, Any] = {"unit": u, "windows": {}}
+        for w in WINDOWS:
+            lo = window_start(day, w)
+            sums = f.sum_buckets(b["metrics"] for b in days if lo <= b["day"] <= day)
+            sums["followups_overdue"] = sum(
+                f.overdue(b["metrics"], b["day"], day) for b in days if lo <= b["day"] <= day
+            )
+            row["windows"][w] = {**sums, **f.derived(sums)}
+        prev = f.sum_buckets(
+            b["metrics"] for b in days if window_start(day, 14) <= b["day"] < window_start(day, 7)
+        )
+        row["trend"] = (row["windows"][7].get("visits", 0), prev.get("visits", 0))
+        latest = [b for b in days if b["day"] <= day]
+        visited_30d = latest[-1]["metrics"].get("households_visited_30d", 0) if latest else 0
+        row["households"] = hh.get(u["id"], 0)
+        row["visited_30d"] = visited_30d
+        row["coverage"] = f.coverage(visited_30d, row["households"])
+        row["pending"] = fresh.get(u["path"], {}).get("pending", 0)
+        row["as_of"] = fresh.get(u["path"], {}).get("as_of")
+        rows.append(row)
+    series_days = [start + timedelta(days=i) for i in range(30)]
+    own = {b["day"]: b["metrics"] for b in by_unit.get(unit["id"], [])}
+    chart = {
+        "days": [d.isoformat() for d in series_days],
+        "visits": [own.get(d, {}).get("visits", 0) for d in series_days],
+        "calls": [own.get(d, {}).get("calls", 0) for d in series_days],
+        "mediations": [own.get(d, {}).get("mediations", 0) for d in series_days],
+    }
+    return {"day": day, "total": rows[0], "rows": rows[1:], "chart": chart}
