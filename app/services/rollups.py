@@ -608,3 +608,22 @@ async def dashboard(unit: dict, children: list[dict], day: date | None = None) -
         "mediations": [own.get(d, {}).get("mediations", 0) for d in series_days],
     }
     return {"day": day, "total": rows[0], "rows": rows[1:], "chart": chart}
+
+
+def _register_demo() -> None:
+    from app.services import demo
+
+    @demo.history_seeder(90)
+    async def roll_up_demo_history(rng: Any) -> None:
+        """Roll the demo history up once it is written (the areas' seeders run first)."""
+        result = await rebuild()
+        await db.fetch("DELETE FROM rollup_dirty")  # the rebuild covered every mark
+        async with _connection() as conn:
+            await conn.execute(
+                "INSERT INTO rollup_state (name, at) VALUES ('drained', now())"
+                " ON CONFLICT (name) DO UPDATE SET at = EXCLUDED.at"
+            )
+        log.info("demo roll-up: %s", result)
+
+
+_register_demo()
