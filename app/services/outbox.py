@@ -8,7 +8,7 @@ in its IndexedDB outbox and since when (``record_heartbeat``). Dashboards ask
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app import db
@@ -48,7 +48,7 @@ def parse_heartbeat(body: Any) -> tuple[str, int, datetime | None]:
         except ValueError as exc:
             raise HeartbeatError("oldest_at", N_("Enter a valid date and time.")) from exc
         if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=timezone.utc)
+            oldest = oldest.replace(tzinfo=UTC)
     if pending == 0:
         oldest = None
     return device_id, pending, oldest

@@ -296,7 +296,7 @@
   var api = {
     openDb: openDb, all: allRecords, get: getRecord, put: putRecord, remove: deleteRecord,
     getMeta: getMeta, setMeta: setMeta, replay: replay, heartbeat: heartbeat, whoami: whoami,
-    makeRecord: makeRecord, uuid4: uuid4, OUTBOX_PATHS: OUTBOX_PATHS,
+    makeRecord: makeRecord, uuid4: uuid4, send: send, OUTBOX_PATHS: OUTBOX_PATHS,
   };
   global.FQOutbox = api;
 
@@ -445,9 +445,10 @@
       page: location.pathname, title: pageTitle(), summary: summaryOf(fields),
     });
     if (form.dataset.outboxFixing === rec.client_uuid) delete form.dataset.outboxFixing;
+    // A blank form with a new client_uuid at once: the next record must never reuse this one.
+    form.reset();
+    freshUuid(form);
     return putRecord(rec).then(function () {
-      form.reset();
-      freshUuid(form);
       noteNear(form, "warn", msg("saved"));
       form.dispatchEvent(new CustomEvent("fq:outbox-saved", { bubbles: true, detail: { client_uuid: rec.client_uuid } }));
       requestPersist();
@@ -530,8 +531,8 @@
   }
 
   function onHtmxAfter(ev) {
-    var form = ev.detail && ev.detail.elt;
-    if (!isOutboxForm(form) || !ev.detail.successful) return;
+    var form = ev.detail && (ev.detail.requestConfig && ev.detail.requestConfig.elt || ev.detail.elt);
+    if (!isOutboxForm(form)) return;
     var xhr = ev.detail.xhr;
     if (!xhr || xhr.status < 200 || xhr.status >= 300 || !form._fqUuid) return;
     // A record opened from the outbox and sent from the form: it has reached the server.
@@ -710,7 +711,8 @@
     document.addEventListener("htmx:sendError", onHtmxFailure);
     document.addEventListener("htmx:timeout", onHtmxFailure);
     document.addEventListener("htmx:responseError", onHtmxFailure);
-    document.addEventListener("htmx:afterRequest", onHtmxAfter);
+    // before the swap: an outerHTML swap detaches the form, and events on it no longer bubble
+    document.addEventListener("htmx:beforeSwap", onHtmxAfter);
     document.addEventListener("htmx:load", function (ev) { prepareForms(ev.target); });
     global.addEventListener("online", function () { doReplay({ force: true }); });
     global.addEventListener("offline", function () { showResult({ offline: true }); });

@@ -57,11 +57,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, procs: list[subprocess.Popen], logs: list[Path], timeout: float = 60) -> None:
+def _wait_healthy(
+    url: str, procs: list[subprocess.Popen], logs: list[Path], timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        for proc, log in zip(procs, logs):
+        for proc, log in zip(procs, logs, strict=True):
             if proc.poll() is not None:
                 raise RuntimeError(
                     f"live server process exited ({proc.returncode}):\n{log.read_text()[-4000:]}"
@@ -73,7 +75,8 @@ def _wait_healthy(url: str, procs: list[subprocess.Popen], logs: list[Path], tim
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.2)
-    raise RuntimeError(f"live server not healthy after {timeout}s: {last}\n{logs[0].read_text()[-4000:]}")
+    tail = logs[0].read_text()[-4000:]
+    raise RuntimeError(f"live server not healthy after {timeout}s: {last}\n{tail}")
 
 
 def live_env(servers: Servers) -> dict[str, str]:
@@ -89,41 +92,66 @@ def live_env(servers: Servers) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def live_server(servers: Servers) -> Iterator[str]:
-    """``python -m app.cli serve`` + ``worker`` on the suite's database; yields the base URL."""
-    port = _free_port()
-    env = live_env(servers)
-    logdir = Path(tempfile.mkdtemp(prefix="fq-live-"))
-    logs = [logdir / "web.log", logdir / "worker.log"]
-    argvs = [
-        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        [sys.executable, "-m", "app.cli", "worker"],
-    ]
-    procs: list[subprocess.Popen] = []
-    handles = []
-    try:
-        for argv, log in zip(argvs, logs):
+class LiveProcesses:
+    """Subprocesses started with ``live_env``; ``stop()`` terminates them (kill after 15 s)."""
+
+    def __init__(self, servers: Servers, argvs: list[list[str]]) -> None:
+        self.env = live_env(servers)
+        self.logdir = Path(tempfile.mkdtemp(prefix="fq-live-"))
+        self.logs = [self.logdir / f"proc{i}.log" for i in range(len(argvs))]
+        self.procs: list[subprocess.Popen] = []
+        self._handles = []
+        for argv, log in zip(argvs, self.logs, strict=True):
             fh = log.open("wb")
-            handles.append(fh)
-            procs.append(
-                subprocess.Popen(argv, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+            self._handles.append(fh)
+            self.procs.append(
+                subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
             )
-        base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, procs, logs)
-        yield base
-    finally:
-        for proc in procs:
+
+    def wait_healthy(self, base: str) -> None:
+        _wait_healthy(base, self.procs, self.logs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in procs:
+        for proc in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-        for fh in handles:
+        for fh in self._handles:
             fh.close()
+
+
+def start_live(
+    servers: Servers, web_argv: list[str], *, worker: bool = True
+) -> tuple[str, LiveProcesses]:
+    """Start ``web_argv`` (a ``python -m ...`` web server taking ``--port``) and optionally the
+    worker; wait for ``/healthz``; return the base URL and the processes (call ``stop()``)."""
+    port = _free_port()
+    argvs = [[sys.executable, "-m", *web_argv, "--port", str(port)]]
+    if worker:
+        argvs.append([sys.executable, "-m", "app.cli", "worker"])
+    procs = LiveProcesses(servers, argvs)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.wait_healthy(base)
+    except BaseException:
+        procs.stop()
+        raise
+    return base, procs
+
+
+@pytest.fixture(scope="session")
+def live_server(servers: Servers) -> Iterator[str]:
+    """``python -m app.cli serve`` + ``worker`` on the suite's database; yields the base URL."""
+    base, procs = start_live(servers, ["app.cli", "serve", "--host", "127.0.0.1"])
+    try:
+        yield base
+    finally:
+        procs.stop()
 
 
 @pytest.fixture(scope="session")
@@ -166,6 +194,8 @@ async def login_page(base_url: str, page, username: str, password: str = DEMO_PA
                      next_path: str = "/") -> None:
     """Log ``username`` in through the login form of ``page``; waits for the landing page."""
     await page.goto(f"{base_url}/login?next={next_path}")
+    if not await page.locator("input[name=username]").count():
+        raise AssertionError(f"no login form at {page.url}: {(await page.content())[:2000]}")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", password)
     async with page.expect_navigation():
