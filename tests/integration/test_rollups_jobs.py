@@ -129,3 +129,48 @@ async def test_worker_killed_mid_job_numbers_correct_after_restart(sql, servers)
     await _sweep(servers)
     assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") == 0
     await h.compare(sql, rng, samples=60)
+
+
+async def test_moving_a_grid_moves_its_history_and_recomputes_both_sides(sql, servers, as_user):
+    rng = random.Random(5)
+    await h.random_writes(sql, rng, 120)
+    await _sweep(servers)
+    grid = await sql.fetchrow(
+        "SELECT u.id, u.path, u.parent FROM unit u WHERE u.tier = 'grid'"
+        " AND EXISTS (SELECT 1 FROM visit v WHERE v.unit_path = u.path) ORDER BY u.id LIMIT 1"
+    )
+    old_parent = await sql.fetchrow("SELECT id, path FROM unit WHERE id = $1", grid["parent"])
+    new_parent = await sql.fetchrow(
+        "SELECT id, path FROM unit WHERE tier = 'community' AND id <> $1"
+        " AND left(path, length($2)) <> $2 ORDER BY id DESC LIMIT 1",
+        old_parent["id"],
+        old_parent["path"].rsplit("/", 2)[0] + "/",  # a community of another street if any
+    )
+    moved_visits = await sql.fetchval(
+        "SELECT count(*) FROM visit WHERE unit_path = $1", grid["path"]
+    )
+    admin = await as_user("admin")
+    r = await admin.post_form(f"/admin/units/{grid['id']}/move", {"parent_id": new_parent["id"]})
+    assert r.status_code == 303, r.text
+    new_path = await sql.fetchval("SELECT path FROM unit WHERE id = $1", grid["id"])
+    assert new_path.startswith(new_parent["path"])
+    # History follows the unit: its records now carry the new path.
+    assert await sql.fetchval("SELECT count(*) FROM visit WHERE unit_path = $1", new_path) == (
+        moved_visits
+    )
+    await _sweep(servers)
+    assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") == 0
+    for unit in (old_parent, new_parent):
+        path = await sql.fetchval("SELECT path FROM unit WHERE id = $1", unit["id"])
+        raw = await sql.fetch(
+            "SELECT (visited_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS n"
+            " FROM visit WHERE left(unit_path, length($1)) = $1 GROUP BY 1",
+            path,
+        )
+        got = await sql.fetch(
+            "SELECT day, (metrics->>'visits')::int AS n FROM rollup_day WHERE unit_id = $1",
+            unit["id"],
+        )
+        got_by_day = {g["day"]: g["n"] for g in got if g["n"]}
+        assert got_by_day == {r["day"]: r["n"] for r in raw}, unit["id"]
+    await h.compare(sql, rng)
