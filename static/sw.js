@@ -115,13 +115,19 @@ function page(request) {
   });
 }
 
-// A plain (non-htmx) form POST that cannot reach the server: keep it in the outbox and show the
-// outbox page instead of the browser's error page.
+// A plain (non-htmx) form POST that cannot reach the server: when it is a field-record form
+// (a path of OUTBOX_PATHS or of a form[data-outbox] seen by a page), keep it in the outbox and
+// show the outbox page instead of the browser's error page.
 function plainPost(event) {
   var request = event.request;
   var copy = request.clone();
-  return fetch(request).catch(function () {
-    return copy.formData().then(function (fd) {
+  var path = new URL(request.url).pathname;
+  return fetch(request).catch(function (error) {
+    return self.FQOutbox.getMeta("actions").then(function (actions) {
+      var known = self.FQOutbox.OUTBOX_PATHS.concat(actions || []);
+      if (known.indexOf(path) < 0) throw error; // not a field-record form: the usual error page
+      return copy.formData();
+    }).then(function (fd) {
       var fields = [];
       fd.forEach(function (v, k) { if (typeof v === "string") fields.push([k, v]); });
       return self.FQOutbox.getMeta("user").then(function (user) {
@@ -142,9 +148,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST") {
-    if (request.mode === "navigate" && self.FQOutbox.OUTBOX_PATHS.indexOf(url.pathname) >= 0) {
-      event.respondWith(plainPost(event));
-    }
+    if (request.mode === "navigate") event.respondWith(plainPost(event));
     return;
   }
   if (request.method !== "GET") return;

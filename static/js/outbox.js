@@ -264,18 +264,28 @@
     });
   }
 
-  // Tell the server how many records this phone still holds for the logged-in user.
+  // Tell the server how many records this phone still holds for the logged-in user (when that
+  // changed, and at least every few minutes while the phone is online).
+  var HEARTBEAT_EVERY_MS = 5 * 60 * 1000;
   function heartbeat(res) {
     if (!res || res.skipped || res.offline || !res.user) return Promise.resolve();
-    return Promise.all([allRecords(), deviceId(), whoami()]).then(function (v) {
+    return Promise.all([allRecords(), deviceId(), whoami(), getMeta("heartbeat")]).then(function (v) {
       var who = v[2];
       if (!who || who.user !== res.user) return;
       var mine = v[0].filter(function (r) { return r.user === res.user; });
       var oldest = mine.length ? mine[0].created_at : null;
+      var last = v[3];
+      if (last && last.user === who.user && last.pending === mine.length &&
+          last.oldest_at === oldest && Date.now() - last.at < HEARTBEAT_EVERY_MS) return;
       return fetch("/api/v1/outbox/heartbeat", {
         method: "POST", credentials: "same-origin", cache: "no-store",
         headers: { "content-type": "application/json", "x-csrftoken": who.csrf },
         body: JSON.stringify({ device_id: v[1], pending: mine.length, oldest_at: oldest }),
+      }).then(function (r) {
+        if (r.ok) {
+          return setMeta("heartbeat", { user: who.user, pending: mine.length, oldest_at: oldest,
+                                        at: Date.now() });
+        }
       }).catch(function () { /* next time */ });
     }).catch(function () { /* next time */ });
   }
@@ -407,14 +417,17 @@
     return new URL(a, location.href).pathname;
   }
 
+  // What the worker recognises a record by: where (address / parties) and what (summary).
   function summaryOf(fields) {
-    var pick = ["address", "summary", "parties", "petitioner_name", "subject_id"];
-    for (var i = 0; i < pick.length; i++) {
-      for (var j = 0; j < fields.length; j++) {
-        if (fields[j][0] === pick[i] && fields[j][1]) return fields[j][1].slice(0, 80);
-      }
-    }
-    return "";
+    var pick = ["address", "parties", "petitioner_name", "summary"];
+    var parts = [];
+    pick.forEach(function (name) {
+      fields.forEach(function (kv) {
+        if (kv[0] === name && kv[1] && parts.length < 2) parts.push(kv[1].trim());
+      });
+    });
+    var text = parts.join(" · ");
+    return text.length > 90 ? text.slice(0, 89) + "…" : text;
   }
 
   function pageTitle() {
@@ -545,6 +558,17 @@
     (root || document).querySelectorAll("form[data-outbox]").forEach(function (form) {
       if (!form.hasAttribute("hx-request")) form.setAttribute("hx-request", JSON.stringify({ timeout: FORM_TIMEOUT_MS }));
     });
+  }
+
+  // The worker keeps failed plain POSTs only to the actions of outbox forms it has been told of.
+  function rememberActions() {
+    var seen = Array.prototype.map.call(document.querySelectorAll("form[data-outbox]"), formAction);
+    if (!seen.length) return;
+    getMeta("actions").then(function (known) {
+      known = known || [];
+      var merged = known.concat(seen.filter(function (a) { return known.indexOf(a) < 0; }));
+      if (merged.length !== known.length) return setMeta("actions", merged.slice(-50));
+    }).catch(function () {});
   }
 
   // ---- open a kept record in its form to fix it (?fq-outbox=<client_uuid>)
@@ -695,6 +719,7 @@
     var user = currentUser();
     if (user) setMeta("user", user).catch(function () {});
     prepareForms(document);
+    rememberActions();
     // A page served from the cache carries the client_uuid of the day it was cached: every
     // blank form gets a fresh one so two records typed offline never share it.
     document.querySelectorAll("form[data-outbox] input[name=client_uuid]").forEach(function (input) {
@@ -719,7 +744,13 @@
     registerWorker();
     openForFix().then(function () {
       var saved = new URLSearchParams(location.search).get("fq-saved");
-      if (saved) setStatus("warn", msg("saved"));
+      var main = document.getElementById("main");
+      if (saved && main) {
+        var note = el("div", "alert warn", msg("saved"));
+        note.setAttribute("data-outbox-note", "");
+        note.setAttribute("role", "status");
+        main.insertBefore(note, main.firstChild);
+      }
       return refreshBadge();
     }).then(function (mine) {
       if (mine.length) requestPersist();

@@ -25,8 +25,8 @@ FORM_HTML = """{% extends "base.html" %}
 {% block title %}Stand-in{% endblock %}
 {% block content %}{% include "standin_form" %}{% endblock %}"""
 
-FORM = """<form method="post" action="/standin" data-outbox hx-post="/standin" hx-target="this"
- hx-swap="outerHTML" class="card stack">
+FORM = """<form method="post" action="/standin" data-outbox class="card stack"
+ {%- if not plain %} hx-post="/standin" hx-target="this" hx-swap="outerHTML"{% endif %}>
   <input type="hidden" name="_csrf_token" value="{{ csrf_token() }}">
   <input type="hidden" name="client_uuid" value="{{ client_uuid }}">
   {% if error %}<div class="alert error" role="alert">
@@ -66,7 +66,7 @@ def _env():
 async def standin_new(request: Request) -> Template:
     return Template(template_str=FORM_HTML, context={
         "user": require_user(request), "client_uuid": str(uuid.uuid4()), "values": {},
-        "error": "", "errors": {}})
+        "error": "", "errors": {}, "plain": request.query_params.get("plain") == "1"})
 
 
 @post("/standin", opt={"scope": "any"}, include_in_schema=False)

@@ -389,3 +389,26 @@ async def test_a_page_never_opened_shows_the_offline_page(site, phone):
     await page.goto(site + "/never-opened-page")
     await expect(page.locator("h1")).to_contain_text("本机尚未保存此页面")
     await phone.set_offline(False)
+
+
+async def test_plain_form_post_that_fails_is_kept_by_the_worker(site, phone, sql):
+    """A form without htmx whose POST navigation cannot reach the server: the worker keeps it."""
+    page = await phone.new_page()
+    await login_page(site, page, "grid", next_path="/standin/new?plain=1")
+    await until(page, "navigator.serviceWorker.controller")
+    await page.goto(site + "/standin/new?plain=1")
+    await until(page, "window.FQOutbox && navigator.serviceWorker.controller")
+    assert await page.get_attribute(FORM, "hx-post") is None
+    await page.fill("textarea[name=summary]", "无脚本表单的记录")
+    client_uuid = await page.input_value("input[name=client_uuid]")
+    await phone.set_offline(True)
+    # the browser's own submission (no submit event for scripts to catch): only the worker sees it
+    await page.evaluate("document.querySelector('form[data-outbox]').submit()")
+    await page.wait_for_url("**/outbox?fq-saved=*")
+    await expect(page.locator("[data-outbox-note]")).to_contain_text("已保存在本机")
+    records = await outbox(page)
+    assert [(r["client_uuid"], r["user"], r["action"]) for r in records] == [
+        (client_uuid, "grid", "/standin")]
+    await phone.set_offline(False)
+    await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
+    assert await stored(sql, client_uuid) == 1
