@@ -55,7 +55,7 @@ STATE_LABELS = {
     "dispatched": N_("Dispatched"),
     "objected": N_("Objected (back at the desk)"),
     "accepted": N_("Accepted"),
-    "in_progress": N_("In progress"),
+    "in_progress": N_("Being handled"),
     "extended": N_("Extended"),
     "diverted": N_("Diverted"),
     "told_where_to_go": N_("Told where to go"),

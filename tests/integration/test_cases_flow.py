@@ -249,13 +249,13 @@ def _compute_notifications(servers) -> int:
         "from app import db\n"
         "from app.services import case_notifications as n\n"
         "async def main():\n"
-        "    db.configure(%r)\n"
+        f"    db.configure({servers.database_url!r})\n"
         "    await db.open_pool()\n"
         "    try:\n"
         "        print(await n.compute())\n"
         "    finally:\n"
         "        await db.close_pool()\n"
-        "asyncio.run(main())\n" % servers.database_url
+        "asyncio.run(main())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True, timeout=60)
@@ -272,7 +272,7 @@ async def test_notifications_job_is_idempotent(as_user, sql, servers):
     again = _compute_notifications(servers)
     assert first >= 1 and again == 0
     r = await desk.get("/cases/notifications/count", headers={"hx-request": "true"})
-    assert r.status_code == 200 and "🔔" in r.text
+    assert r.status_code == 200 and "bell" in r.text
     assert (await desk.get("/cases/notifications")).status_code == 200
 
 
