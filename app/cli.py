@@ -152,6 +152,33 @@ def cmd_analyze(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(_with_db(settings, run))
 
 
+def cmd_forecast(args: argparse.Namespace, settings: Settings) -> None:
+    """Forecasts: ``--backtest`` prints MASE of the model vs seasonal naive; else recompute."""
+    _need_database(settings)
+    from app.services import forecast
+
+    async def run() -> None:
+        if not args.backtest:
+            print(f"{await forecast.compute()} forecast rows stored")
+            return
+        rows, overall = await forecast.backtest_all()
+        print(
+            f"{'street':<10} {'category':<9} {'MASE model':>10} {'MASE snaive':>11} {'cover95':>7}"
+        )
+        for r in rows:
+            print(
+                f"{r.street_name:<10} {r.category:<9} {r.model_mase:>10.3f}"
+                f" {r.naive_mase:>11.3f} {r.coverage95:>7.0%}"
+            )
+        print(
+            f"overall ({int(overall['series'])} series, 13 origins each, 8-week horizon):"
+            f" MASE model {overall['model_mase']:.3f} vs seasonal naive"
+            f" {overall['naive_mase']:.3f}; 95% interval coverage {overall['coverage95']:.0%}"
+        )
+
+    asyncio.run(_with_db(settings, run))
+
+
 def _start_child(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", *argv], env=env)
 
@@ -257,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backfill", action="store_true", required=True)
     p.add_argument("--limit", type=int, default=None, help="at most this many records")
     p.set_defaults(fn=cmd_analyze)
+
+    p = sub.add_parser("forecast", help="recompute forecasts, or --backtest them")
+    p.add_argument("--backtest", action="store_true", help="print MASE vs seasonal naive")
+    p.set_defaults(fn=cmd_forecast)
 
     p = sub.add_parser("createuser", help="create an account")
     p.add_argument("--username", required=True)

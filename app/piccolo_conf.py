@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "app.db.rollups.piccolo_app",
         "app.db.pwa.piccolo_app",
         "app.db.platform.piccolo_app",
+        "app.db.forecast.piccolo_app",
     ]
 )

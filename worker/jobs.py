@@ -10,3 +10,4 @@ async def ping(ctx: dict) -> str:
 import worker.rollup_jobs  # noqa: E402,F401  (roll-ups)
 import worker.platform_jobs  # noqa: E402,F401  (emotion analysis)
 import worker.case_jobs  # noqa: E402,F401  (petition-case notifications)
+import worker.forecast_jobs  # noqa: E402,F401  (forecasts)
