@@ -232,10 +232,14 @@ def _own_sql(keys_sql: str | None) -> str:
     )
 
 
-def _sum_object(alias: str = "x.m") -> str:
-    return _json_object(
-        [(n, f"COALESCE(sum(({alias}->>'{n}')::bigint), 0)") for n in metric_names()]
-    )
+def _sum_object() -> str:
+    """The summed metrics of rows ``r`` (each row's JSON expanded once by ``_expand``)."""
+    return _json_object([(n, f"COALESCE(sum(r.{n}), 0)") for n in metric_names()])
+
+
+def _expand(alias: str = "x.m") -> str:
+    cols = ", ".join(f"{n} bigint" for n in metric_names())
+    return f"LEFT JOIN LATERAL jsonb_to_record({alias}) AS r({cols}) ON true"
 
 
 _DEPTH = "(length(u.path) - length(replace(u.path, '/', '')) - 1)"
@@ -255,22 +259,37 @@ def _parents_sql() -> str:
         FROM _anc b JOIN unit c ON c.parent = b.unit_id
         JOIN rollup_day d ON d.unit_id = c.id AND d.day = b.day
         WHERE b.depth = $1) x ON x.unit_id = a.unit_id AND x.day = a.day
+    {_expand()}
     WHERE a.depth = $1
     GROUP BY a.unit_id, a.day
     ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
     """
 
 
+_HAS_CHILDREN = "EXISTS (SELECT 1 FROM unit c WHERE c.parent = u.id)"
+
+
+def _rebuild_leaves_sql() -> str:
+    """``rollup_day`` of units without children is their own bucket (days $1..$2)."""
+    return f"""
+    INSERT INTO rollup_day (unit_id, day, metrics, as_of)
+    SELECT o.unit_id, o.day, o.metrics, now() FROM rollup_own o JOIN unit u ON u.id = o.unit_id
+    WHERE o.day BETWEEN $1 AND $2 AND NOT {_HAS_CHILDREN}
+    ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
+    """
+
+
 def _rebuild_parents_sql() -> str:
-    """Upsert ``rollup_day`` of every unit of depth $1 on days $2..$3 from own + children."""
+    """Upsert ``rollup_day`` of units with children at depth $1, days $2..$3."""
     return f"""
     INSERT INTO rollup_day (unit_id, day, metrics, as_of)
     SELECT x.unit_id, x.day, {_sum_object()}, now() FROM (
         SELECT o.unit_id, o.day, o.metrics AS m FROM rollup_own o JOIN unit u ON u.id = o.unit_id
-        WHERE {_DEPTH} = $1 AND o.day BETWEEN $2 AND $3
+        WHERE {_DEPTH} = $1 AND o.day BETWEEN $2 AND $3 AND {_HAS_CHILDREN}
         UNION ALL
         SELECT u.parent, d.day, d.metrics FROM rollup_day d JOIN unit u ON u.id = d.unit_id
         WHERE {_DEPTH} = $1 + 1 AND d.day BETWEEN $2 AND $3) x
+    {_expand()}
     GROUP BY x.unit_id, x.day
     ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
     """
@@ -308,6 +327,7 @@ async def process_dirty(limit: int = BATCH) -> int:
     """Recompute up to ``limit`` dirty buckets in one transaction; return how many marks."""
     async with _connection() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        await conn.execute("SET LOCAL jit = off")  # JIT compiling costs seconds here
         marks = await conn.fetch(
             "SELECT id, unit_path, day FROM rollup_dirty ORDER BY unit_path, day LIMIT $1"
             " FOR UPDATE SKIP LOCKED",
@@ -417,10 +437,12 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
             raise ValueError("from: after to")
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+            await conn.execute("SET LOCAL jit = off")  # JIT compiling costs seconds here
             await conn.execute("DELETE FROM rollup_own WHERE day BETWEEN $1 AND $2", lo, hi)
             await conn.execute("DELETE FROM rollup_day WHERE day BETWEEN $1 AND $2", lo, hi)
             await conn.execute(_own_sql(None), lo, hi, None)
             depth = await conn.fetchval(f"SELECT max({_DEPTH}) FROM unit u")
+            await conn.execute(_rebuild_leaves_sql(), lo, hi)
             sql = _rebuild_parents_sql()
             for d in range(depth or 0, 0, -1):
                 await conn.execute(sql, d, lo, hi)
