@@ -160,7 +160,8 @@ async def _generate(conn: asyncpg.Connection, visits: int, calls: int, mediation
                   (ARRAY['reached', 'reached', 'reached', 'no_answer', 'refused'])[1 + (i % 5)],
                   (ARRAY['satisfied', 'basically', 'dissatisfied', NULL])[1 + (i % 4)],
                   now(), now()
-                FROM generate_series(1, $2::bigint) i JOIN bench_grid g ON g.n = (i * 104729) % $3""",
+                FROM generate_series(1, $2::bigint) i
+                JOIN bench_grid g ON g.n = (i * 104729) % $3""",
             author,
             calls,
             ngrids,
@@ -172,7 +173,8 @@ async def _generate(conn: asyncpg.Connection, visits: int, calls: int, mediation
                 SELECT gen_random_uuid(), $1, g.id, g.path, {when}, 'neighbour',
                   (ARRAY['in_progress', 'agreed_written', 'agreed_oral', 'failed', 'escalated',
                          'referred'])[1 + (i % 6)], now(), now()
-                FROM generate_series(1, $2::bigint) i JOIN bench_grid g ON g.n = (i * 1299709) % $3""",
+                FROM generate_series(1, $2::bigint) i
+                JOIN bench_grid g ON g.n = (i * 1299709) % $3""",
             author,
             mediations,
             ngrids,
