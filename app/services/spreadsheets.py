@@ -41,6 +41,13 @@ def workbook_bytes(headers: tuple[str, ...], rows: list[list], title: str) -> by
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                # Text that looks like a formula (formula injection) stays a plain string cell:
+                # openpyxl would otherwise store it as a formula that Excel evaluates.
+                cell.data_type = "s"
+                cell.quotePrefix = True
     for column in ws.columns:
         ws.column_dimensions[column[0].column_letter].width = 18
     buffer = io.BytesIO()
