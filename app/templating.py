@@ -45,6 +45,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/lists", N_("Lists"), frozenset(roles.ROLES) - {roles.GRID_WORKER, roles.DEPARTMENT}),
     ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
     ("/risks", N_("Risks"), roles.CAPABILITIES["platform.read"]),
+    ("/key-persons", N_("Key persons"), roles.CAPABILITIES["platform.read"]),
 ]
 
 

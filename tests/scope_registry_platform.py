@@ -38,3 +38,20 @@ async def risk_objects(sql, username: str):
         " updated_at) VALUES ($1, $2, 'fire', 'high', '楼道堆放杂物', 'open', now(), now())",
     )
     return await _in_and_out(sql, username, "risk")
+
+
+@finder(
+    "/key-persons/{person_id:int}",
+    "/key-persons/{person_id:int}/edit",
+    "/key-persons/{person_id:int}/reveal",
+    "/api/v1/key-persons/{person_id:int}",
+)
+async def key_person_objects(sql, username: str):
+    await _ensure(
+        sql,
+        "key_person",
+        "INSERT INTO key_person (unit, unit_path, name, id_number, phone, category, risk_level,"
+        " created_at, updated_at) VALUES ($1, $2, '赵某某', '220105196501012345', '13912345678',"
+        " 'repeat', 'high', now(), now())",
+    )
+    return await _in_and_out(sql, username, "key_person")

@@ -80,9 +80,31 @@ class KeyPerson(Table, tablename="key_person"):
     category = Varchar(length=32)
     risk_level = Varchar(length=16)
     leader = Varchar(length=100, default="")
+    leader_user = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
     grid_worker = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
     measures = Text(default="")
     note = Text(default="")
     created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class EarlyWarning(Table, tablename="warning"):
+    """An early warning (预警) raised by a rule; unique per (kind, subject, period) so the rules
+    can run again and again without duplicates."""
+
+    id = Serial(primary_key=True)
+    kind = Varchar(length=32)
+    unit_path = Varchar(length=255, index=True)
+    subject_type = Varchar(length=32, default="")
+    subject_id = Varchar(length=100, default="")
+    period = Varchar(length=32, default="")
+    level = Varchar(length=16, default="medium")
+    message = Text(default="")
+    evidence = JSONB(default={})
+    created_at = Timestamptz()
+    acknowledged_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    acknowledged_at = Timestamptz(null=True, default=None)
+    handled_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    handled_at = Timestamptz(null=True, default=None)
+    handled_note = Text(default="")
