@@ -68,7 +68,9 @@ self.addEventListener("sync", function (event) {
   if (event.tag !== "fq-outbox") return;
   event.waitUntil(replayAndTell({}).then(function (result) {
     // Still unreachable: fail so the browser schedules another sync.
-    if (result && (result.offline || result.failed)) throw new Error("outbox not empty");
+    if (result && (result.offline || result.unreachable || result.failed)) {
+      throw new Error("outbox not empty");
+    }
   }));
 });
 

@@ -226,7 +226,7 @@
             cur.last_error = out.message || "";
             result.failed += 1;
             return putRecord(cur).then(function () {
-              if (out.network) { result.offline = true; return result; }
+              if (out.network) { result.unreachable = true; return result; }
               return next();
             });
           });
@@ -377,7 +377,7 @@
       var bad = mine.filter(function (r) { return r.state === "quarantined"; }).length;
       if (res.needLogin && pending) setStatus("warn", msg("login", pending));
       else if (bad) setStatus("error", msg("quarantined", bad));
-      else if (pending && (res.offline || !navigator.onLine)) setStatus("warn", msg("offline", pending));
+      else if (pending && (res.offline || res.unreachable || !navigator.onLine)) setStatus("warn", msg("offline", pending));
       else if (pending) setStatus("warn", msg("waiting", pending));
       else if (res.sent) setStatus("ok", msg("sent", res.sent));
       else setStatus("", "");

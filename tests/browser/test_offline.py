@@ -1,10 +1,10 @@
 """The installable app offline, on a phone-sized Chromium: the outbox keeps records that cannot
 reach the server and replays them exactly once.
 
-The server under test is the real app plus a test-only field-record form
-(``tests/browser/standin_app.py``: ``/standin/new`` -> ``POST /standin``, exactly once per
-client_uuid, 422 for an empty summary or one containing "REJECT") and a hook that simulates the
-deploy of a new service-worker version.
+Records are real visits (``/visits/new`` -> ``POST /visits``, exactly once per client_uuid; the
+server refuses a visit without an address or household with 422). The server under test is the
+real app plus a hook that simulates the deploy of a new service-worker version
+(``tests/browser/server_app.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ FORM = "form[data-outbox]"
 
 @pytest.fixture(scope="module")
 def site(servers):
-    base, procs = start_live(servers, ["tests.browser.standin_app"], worker=False)
+    base, procs = start_live(servers, ["tests.browser.server_app"], worker=False)
     try:
         yield base
     finally:
@@ -52,25 +52,35 @@ async def until(page, expression: str, timeout: float = 15_000) -> None:
 
 async def stored(sql, client_uuid: str) -> int:
     return await sql.fetchval(
-        "SELECT count(*) FROM standin_record WHERE client_uuid = $1", uuid.UUID(client_uuid))
+        "SELECT count(*) FROM visit WHERE client_uuid = $1", uuid.UUID(client_uuid))
 
 
 async def outbox(page) -> list[dict]:
     return await page.evaluate("FQOutbox.all()")
 
 
+WORKER_STATE = """navigator.serviceWorker.getRegistration().then(r => r ? {
+    installing: r.installing && r.installing.state, waiting: r.waiting && r.waiting.state,
+    active: r.active && r.active.state, controller: !!navigator.serviceWorker.controller} : null)"""
+
+
 async def controlled_form(site, page, username="grid"):
     """Log in, wait until the service worker controls the page, open the form (now cached)."""
-    await login_page(site, page, username, next_path="/standin/new")
-    await until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
-    await page.goto(site + "/standin/new")
-    await until(page, "window.FQOutbox && navigator.serviceWorker.controller")
+    await login_page(site, page, username, next_path="/visits/new")
+    # an active worker (installed while the login page was navigating away, perhaps): the next
+    # navigation is controlled by it, and the form it loads goes into the cache
+    await until(page, "navigator.serviceWorker.ready.then(r => !!r.active)", 30_000)
+    await page.goto(site + "/visits/new")
+    try:
+        await until(page, "window.FQOutbox && navigator.serviceWorker.controller")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; worker: {await page.evaluate(WORKER_STATE)}") from None
 
 
-async def save_offline(page, summary: str, topics=()) -> str:
-    """Fill the form and submit it while the phone is offline; returns its client_uuid."""
+async def save_offline(page, summary: str, topics=(), address="东盛路18号2单元301") -> str:
+    """Fill the visit form and submit it while the phone is offline; returns its client_uuid."""
     await page.fill("textarea[name=summary]", summary)
-    await page.fill("input[name=address]", "幸福小区 3 栋 2 单元 501")
+    await page.fill("input[name=address]", address)
     for t in topics:
         await page.check(f"input[name=topics][value={t}]")
     client_uuid = await page.input_value("input[name=client_uuid]")
@@ -107,9 +117,11 @@ async def test_offline_record_survives_reload_and_is_sent_once_when_online(site,
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
     assert await outbox(page) == []
     assert await stored(sql, client_uuid) == 1
-    row = await sql.fetchrow("SELECT username, topics FROM standin_record WHERE client_uuid = $1",
-                             uuid.UUID(client_uuid))
-    assert (row["username"], row["topics"]) == ("grid", "fire")
+    row = await sql.fetchrow(
+        "SELECT u.username, v.topics, v.summary FROM visit v JOIN app_user u ON u.id = v.author "
+        "WHERE v.client_uuid = $1", uuid.UUID(client_uuid))
+    assert (row["username"], row["topics"]) == ("grid", ["fire"])
+    assert row["summary"] == "离线走访：楼道漏水"
     # the heartbeat told the server this phone holds nothing now
     beat = await sql.fetchrow(
         "SELECT h.pending FROM outbox_heartbeat h JOIN app_user u ON u.id = h.user "
@@ -138,13 +150,13 @@ async def test_server_failures_during_replay_are_retried_without_duplicates(site
         else:
             await route.continue_()
 
-    await phone.route("**/standin", flaky)
+    await phone.route("**/visits", flaky)
     await phone.set_offline(False)
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=45_000)
     assert len(seen) >= 4
     assert await stored(sql, client_uuid) == 1
     assert await outbox(page) == []
-    await phone.unroute("**/standin", flaky)
+    await phone.unroute("**/visits", flaky)
 
 
 async def test_session_expired_offline_keeps_records_until_the_same_user_logs_in(site, phone, sql):
@@ -172,7 +184,7 @@ async def test_session_expired_offline_keeps_records_until_the_same_user_logs_in
 
     async with page.expect_navigation():
         await page.click("#logout-form button")
-    await login_page(site, page, "grid", next_path="/standin/new")
+    await login_page(site, page, "grid", next_path="/visits/new")
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
     assert await stored(sql, client_uuid) == 1
     assert await outbox(page) == []
@@ -182,7 +194,7 @@ async def test_rejected_record_is_quarantined_shown_fixed_and_resent(site, phone
     page = await phone.new_page()
     await controlled_form(site, page)
     await phone.set_offline(True)
-    bad = await save_offline(page, "REJECT 这条会被退回")
+    bad = await save_offline(page, "离线时忘了填地址", address="")
     good = await save_offline(page, "这条正常")
     await expect(page.locator("#outbox-badge")).to_have_text("2")
     await phone.set_offline(False)
@@ -195,21 +207,21 @@ async def test_rejected_record_is_quarantined_shown_fixed_and_resent(site, phone
     await page.goto(site + "/outbox")
     card = page.locator(f".outbox-record[data-uuid='{bad}']")
     await expect(card).to_contain_text("被服务器退回")
-    await expect(card.locator(".outbox-message")).to_contain_text("refuses")
+    await expect(card.locator(".outbox-message")).to_contain_text("请填写地址或选择住户")
     await expect(page.locator("#outbox-badge")).to_have_text("1")
 
     await card.locator(".outbox-fix").click()
-    await page.wait_for_url("**/standin/new?fq-outbox=*")
-    await expect(page.locator("textarea[name=summary]")).to_have_value("REJECT 这条会被退回")
+    await page.wait_for_url("**/visits/new?fq-outbox=*")
+    await expect(page.locator("textarea[name=summary]")).to_have_value("离线时忘了填地址")
     assert await page.input_value("input[name=client_uuid]") == bad
-    await expect(page.locator("[data-outbox-note]")).to_contain_text("refuses")
-    await page.fill("textarea[name=summary]", "改好了，重新发送")
+    await expect(page.locator("[data-outbox-note]")).to_contain_text("请填写地址或选择住户")
+    await page.fill("input[name=address]", "东盛路20号1单元102")
     await page.click(f"{FORM} button[type=submit]")
-    await expect(page.locator("#standin-saved")).to_be_visible()
+    await expect(page.locator("section.saved")).to_be_visible()
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=10_000)
     assert await stored(sql, bad) == 1
-    assert await sql.fetchval("SELECT summary FROM standin_record WHERE client_uuid = $1",
-                              uuid.UUID(bad)) == "改好了，重新发送"
+    assert await sql.fetchval("SELECT address FROM visit WHERE client_uuid = $1",
+                              uuid.UUID(bad)) == "东盛路20号1单元102"
     assert await outbox(page) == []
 
 
@@ -217,7 +229,7 @@ async def test_quarantined_record_can_be_deleted(site, phone, sql):
     page = await phone.new_page()
     await controlled_form(site, page)
     await phone.set_offline(True)
-    bad = await save_offline(page, "REJECT 删除它")
+    bad = await save_offline(page, "没有地址，删掉它", address="")
     await phone.set_offline(False)
     await until(page, 
         "FQOutbox.all().then(r => r.length === 1 && r[0].state === 'quarantined')",
@@ -249,10 +261,22 @@ async def test_service_worker_update_keeps_pending_records(site, phone, sql):
     async def drop(route):
         await route.abort("connectionreset")
 
-    await phone.route("**/standin", drop)
+    await phone.route("**/visits", drop)
     await phone.set_offline(False)
+    # online again, the phone reports what it still holds (the dashboards' "N on M phones")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    beat = None
+    while loop.time() < deadline:
+        beat = await sql.fetchrow(
+            "SELECT h.pending, h.oldest_at FROM outbox_heartbeat h JOIN app_user u "
+            "ON u.id = h.user WHERE u.username = 'grid' ORDER BY reported_at DESC LIMIT 1")
+        if beat and beat["pending"] == 2:
+            break
+        await asyncio.sleep(0.25)
+    assert beat and beat["pending"] == 2 and beat["oldest_at"] is not None, beat
     # a new version is deployed; the phone notices it
-    await page.request.post(site + "/standin/deploy")
+    await page.request.post(site + "/test/deploy")
     await page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
     update = page.locator("#fq-update")
     await expect(update).to_be_visible(timeout=20_000)
@@ -273,7 +297,7 @@ async def test_service_worker_update_keeps_pending_records(site, phone, sql):
     await page.reload()
     await expect(page.locator(FORM)).to_be_visible()
     await expect(page.locator("#outbox-badge")).to_have_text("2")
-    await phone.unroute("**/standin", drop)
+    await phone.unroute("**/visits", drop)
     await phone.set_offline(False)
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
     assert await stored(sql, first) == 1 and await stored(sql, second) == 1
@@ -283,7 +307,7 @@ async def test_two_tabs_replaying_at_once_store_each_record_once(site, phone, sq
     tab1 = await phone.new_page()
     await controlled_form(site, tab1)
     tab2 = await phone.new_page()
-    await tab2.goto(site + "/standin/new")
+    await tab2.goto(site + "/visits/new")
     await until(tab2, "window.FQOutbox && navigator.serviceWorker.controller")
     await phone.set_offline(True)
     a = await save_offline(tab1, "第一个标签页的记录")
@@ -300,7 +324,7 @@ async def test_two_tabs_replaying_at_once_store_each_record_once(site, phone, sq
         else:
             await route.continue_()
 
-    await phone.route("**/standin", gate)
+    await phone.route("**/visits", gate)
     await phone.set_offline(False)
     records = await outbox(tab1)
     assert sorted(r["client_uuid"] for r in records) == sorted([a, b, c])
@@ -314,7 +338,7 @@ async def test_two_tabs_replaying_at_once_store_each_record_once(site, phone, sq
     results = await asyncio.gather(tab1.evaluate(race, records), tab2.evaluate(race, records))
     assert [len(r) for r in results] == [9, 9]
     assert all(kind == "ok" for kinds in results for kind in kinds), results
-    await phone.unroute("**/standin", gate)
+    await phone.unroute("**/visits", gate)
     # and both tabs' own replays run at once
     await asyncio.gather(tab1.evaluate("FQOutbox.replay({force: true})"),
                          tab2.evaluate("FQOutbox.replay({force: true})"))
@@ -334,7 +358,7 @@ async def test_logout_with_pending_records_warns(site, phone, sql):
     async def drop(route):
         await route.abort("connectionreset")
 
-    await phone.route("**/standin", drop)  # the record stays on the phone
+    await phone.route("**/visits", drop)  # the record stays on the phone
     await phone.set_offline(False)
     await expect(page.locator("#outbox-badge")).to_have_text("1")
     messages: list[str] = []
@@ -349,7 +373,7 @@ async def test_logout_with_pending_records_warns(site, phone, sql):
     assert messages and "1" in messages[0] and "退出" in messages[0]
     assert await page.locator("meta[name=fq-user]").get_attribute("content") == "grid"
     page.remove_listener("dialog", dismiss)
-    await phone.unroute("**/standin", drop)
+    await phone.unroute("**/visits", drop)
     await page.evaluate("FQOutbox.replay({force: true})")
 
 
@@ -392,23 +416,39 @@ async def test_a_page_never_opened_shows_the_offline_page(site, phone):
 
 
 async def test_plain_form_post_that_fails_is_kept_by_the_worker(site, phone, sql):
-    """A form without htmx whose POST navigation cannot reach the server: the worker keeps it."""
+    """The browser's own form submission (no script sees it, as without htmx) that cannot reach
+    the server: the worker keeps it in the outbox and shows the outbox page."""
     page = await phone.new_page()
-    await login_page(site, page, "grid", next_path="/standin/new?plain=1")
-    await until(page, "navigator.serviceWorker.controller")
-    await page.goto(site + "/standin/new?plain=1")
-    await until(page, "window.FQOutbox && navigator.serviceWorker.controller")
-    assert await page.get_attribute(FORM, "hx-post") is None
-    await page.fill("textarea[name=summary]", "无脚本表单的记录")
+    await controlled_form(site, page)
+    await page.fill("textarea[name=summary]", "无脚本提交的走访")
+    await page.fill("input[name=address]", "东盛路18号2单元301")
     client_uuid = await page.input_value("input[name=client_uuid]")
     await phone.set_offline(True)
-    # the browser's own submission (no submit event for scripts to catch): only the worker sees it
     await page.evaluate("document.querySelector('form[data-outbox]').submit()")
     await page.wait_for_url("**/outbox?fq-saved=*")
     await expect(page.locator("[data-outbox-note]")).to_contain_text("已保存在本机")
     records = await outbox(page)
     assert [(r["client_uuid"], r["user"], r["action"]) for r in records] == [
-        (client_uuid, "grid", "/standin")]
+        (client_uuid, "grid", "/visits")]
     await phone.set_offline(False)
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
     assert await stored(sql, client_uuid) == 1
+
+
+async def test_background_sync_sends_records_with_no_page_open(site, phone, sql):
+    """The queue drains without any tab of the app open: the worker's Background Sync replays."""
+    page = await phone.new_page()
+    await controlled_form(site, page)
+    assert await page.evaluate(
+        "navigator.serviceWorker.ready.then(r => 'sync' in r)"), "no Background Sync"
+    await phone.set_offline(True)
+    client_uuid = await save_offline(page, "没有打开页面也能发送")
+    await page.goto("about:blank")  # no page of the app is open any more
+    await phone.set_offline(False)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while loop.time() < deadline and not await stored(sql, client_uuid):
+        await asyncio.sleep(0.25)
+    assert await stored(sql, client_uuid) == 1
+    await page.goto(site + "/outbox")
+    await expect(page.locator("#outbox-empty")).to_be_visible()
