@@ -8,6 +8,7 @@ import sys
 MODULES = [
     "bench.emotion_eval",
     "bench.rollup_bench",
+    "bench.load_bench",
 ]
 
 

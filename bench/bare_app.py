@@ -12,7 +12,6 @@ Served by uvicorn with the settings ``fengqiao serve`` uses (``python -m bench.b
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ INSERT = (
     "INSERT INTO bare_visit (client_uuid, author, unit, unit_path, kind, visited_at, household,"
     " address, persons_met, topics, summary, mood, resolved_on_site, reported_up,"
     " follow_up_due, review_state, review_comment, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9::jsonb, $10, $11, $12, $13, NULL,"
+    " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9::varchar[], $10, $11, $12, $13, NULL,"
     " 'pending', '', $14, $14) RETURNING id"
 )
 
@@ -51,7 +50,7 @@ async def create_visit(
             now,
             data.get("address") or "",
             data.get("persons_met") or "",
-            json.dumps([data["topics"]] if data.get("topics") else []),
+            [data["topics"]] if data.get("topics") else [],
             data.get("summary") or "",
             data.get("mood") or "calm",
             bool(data.get("resolved_on_site")),

@@ -16,7 +16,7 @@ All in one run, against servers this module starts itself on 127.0.0.1:
 Database: a fresh ``fq_bench_load`` on ``$BENCH_DATABASE_URL`` / ``$TEST_DATABASE_URL`` /
 ``postgresql://postgres@127.0.0.1:5432/postgres`` (embedded pgserver if unreachable); Redis at
 ``$REDIS_URL`` / ``$TEST_REDIS_URL`` / ``redis://127.0.0.1:6379/0`` (embedded if unreachable),
-queue ``fengqiao:bench-load``. ``FENGQIAO_BENCH_SCALE`` scales durations and phones (1.0 = 20 s
+queue ``fengqiao:bench-load``. ``FENGQIAO_BENCH_SCALE`` scales durations and phones (1.0 = 30 s
 per form phase, 1,000 phones). Writes ``bench/out/load.md`` and the README block between the
 ``load-bench`` markers.
 """
@@ -59,6 +59,7 @@ STREETS, GRIDS_PER_STREET = 10, 10  # 100 grids, one community per street
 CONNECTIONS = 32  # concurrent connections of the form load (both sides)
 BURST_CONCURRENCY = 100  # phones replaying at the same time
 RECORDS_PER_PHONE = 20
+ROUNDS = 3  # alternating rounds per side in the form comparison
 
 
 # -- pure helpers (unit-tested) ------------------------------------------------------------
@@ -415,7 +416,7 @@ def visit_form_body(csrf: str, grid_id: int) -> str:
         ("q", ""),
         ("address", "幸福路 12 号 3 单元 402"),
         ("persons_met", "户主及其配偶"),
-        ("topics", "neighbour"),
+        ("topics", "request"),
         ("summary", "入户走访，了解家庭近况，反映楼道照明不足，已登记并告知社区跟进。"),
         ("mood", "calm"),
         ("follow_up_due", ""),
@@ -506,50 +507,75 @@ async def run_httpx(url: str, body: str, cookie: str, htmx: bool, seconds: float
     }
 
 
-async def load(
-    label: str,
-    url: str,
-    body: str,
-    cookie: str,
-    htmx: bool,
-    seconds: float,
-    tmp: Path,
-    db_url: str,
-    table: str,
-) -> LoadResult:
-    conn = await asyncpg.connect(db_url)
-    try:
-        before = await conn.fetchval(f"SELECT count(*) FROM {table}")
-        if shutil.which("wrk"):
-            run_wrk(url, body, cookie, htmx, 2, tmp)  # warm-up (connections, caches, JIT-less)
-            raw = await asyncio.to_thread(run_wrk, url, body, cookie, htmx, seconds, tmp)
-        else:
-            await run_httpx(url, body, cookie, htmx, 2)
-            raw = await run_httpx(url, body, cookie, htmx, seconds)
-        await asyncio.sleep(0.5)
-        after = await conn.fetchval(f"SELECT count(*) FROM {table}")
-    finally:
-        await conn.close()
+@dataclass
+class Target:
+    """One side of the comparison: where to post and what."""
+
+    label: str
+    url: str
+    body: str
+    cookie: str
+    htmx: bool
+    table: str
+    rounds: list[dict] = field(default_factory=list)
+
+
+async def _one_round(t: Target, seconds: float, tmp: Path) -> dict:
+    if shutil.which("wrk"):
+        return await asyncio.to_thread(run_wrk, t.url, t.body, t.cookie, t.htmx, seconds, tmp)
+    return await run_httpx(t.url, t.body, t.cookie, t.htmx, seconds)
+
+
+def combine(label: str, rounds: list[dict], stored: int) -> LoadResult:
+    """Rounds of one side: requests over their summed time; the median round's latencies."""
     errors = sum(
-        raw.get(k, 0)
+        r.get(k, 0)
+        for r in rounds
         for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")
     )
-    result = LoadResult(
+    return LoadResult(
         label=label,
-        requests=raw["requests"],
-        seconds=raw["duration_us"] / 1e6,
+        requests=sum(r["requests"] for r in rounds),
+        seconds=sum(r["duration_us"] for r in rounds) / 1e6,
         errors=errors,
-        p50_ms=raw["p50_us"] / 1000,
-        p95_ms=raw["p95_us"] / 1000,
-        stored=after - before,
+        p50_ms=percentile([r["p50_us"] for r in rounds], 50) / 1000,
+        p95_ms=percentile([r["p95_us"] for r in rounds], 50) / 1000,
+        stored=stored,
     )
-    print(
-        f"  {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms,"
-        f" p95 {result.p95_ms:.1f} ms, {result.requests:,} requests, {errors} errors,"
-        f" {result.stored:,} rows stored (incl. warm-up)",
-        flush=True,
-    )
-    return result
+
+
+async def compare(
+    app: Target, bare: Target, seconds: float, rounds: int, tmp: Path, db_url: str
+) -> tuple[LoadResult, LoadResult]:
+    """Both servers up; a 2 s warm-up each, then alternating rounds (bare, app, bare, app ...)
+    so that other load on the machine falls on both sides alike."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        for t in (bare, app):
+            await _one_round(t, 2, tmp)
+        before = {
+            t.table: await conn.fetchval(f"SELECT count(*) FROM {t.table}") for t in (app, bare)
+        }
+        for _ in range(rounds):
+            for t in (bare, app):
+                t.rounds.append(await _one_round(t, seconds / rounds, tmp))
+        await asyncio.sleep(0.5)
+        stored = {
+            t.table: await conn.fetchval(f"SELECT count(*) FROM {t.table}") - before[t.table]
+            for t in (app, bare)
+        }
+    finally:
+        await conn.close()
+    results = tuple(combine(t.label, t.rounds, stored[t.table]) for t in (app, bare))
+    for r, t in zip(results, (app, bare), strict=True):
+        per_round = ", ".join(f"{x['requests'] / (x['duration_us'] / 1e6):,.0f}" for x in t.rounds)
+        print(
+            f"  {r.label}: {r.rps:,.0f} req/s (rounds: {per_round}), p50 {r.p50_ms:.1f} ms,"
+            f" p95 {r.p95_ms:.1f} ms, {r.requests:,} requests, {r.errors} errors,"
+            f" {r.stored:,} rows stored",
+            flush=True,
+        )
+    return results  # type: ignore[return-value]
 
 
 # -- (2) sync burst ------------------------------------------------------------------------
@@ -572,6 +598,7 @@ class BurstResult:
     rollup_seconds: float | None
     p50_ms: float
     p95_ms: float
+    refused: dict[int, int]
 
 
 async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]) -> BurstResult:
@@ -583,6 +610,7 @@ async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]
     )
     latencies: list[float] = []
     stats = {"sends": 0, "resends": 0, "retries": 0, "created": 0, "replayed": 0, "failed": 0}
+    refused: dict[int, int] = {}  # status of the answers that were neither 200 nor 201
     sent: list[uuid.UUID] = []
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         # Each phone already holds its session and CSRF cookies (it logged in before going
@@ -622,7 +650,9 @@ async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]
                         "kind": rng.choice(["door", "door", "reception", "away"]),
                         "visited_at": when.isoformat(),
                         "address": f"bench address {n}",
-                        "topics": rng.sample(["neighbour", "housing", "safety"], rng.randint(0, 2)),
+                        "topics": rng.sample(
+                            ["dispute", "request", "sanitation"], rng.randint(0, 2)
+                        ),
                         "summary": "离线记录，恢复网络后补传。",
                         "mood": rng.choice(["calm", "calm", "dissatisfied"]),
                     }
@@ -660,7 +690,13 @@ async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]
                     stats["replayed"] += answers.count(200)
                     if not any(a in (200, 201) for a in answers):
                         stats["failed"] += 1
+                    for a in answers:
+                        if a not in (200, 201):
+                            refused[a] = refused.get(a, 0) + 1
 
+        conn = await asyncpg.connect(db_url)
+        last_id = await conn.fetchval("SELECT coalesce(max(id), 0) FROM visit")
+        await conn.close()
         start = time.perf_counter()
         await asyncio.gather(
             *(phone(c, s, r) for c, s, r in zip(cookies, csrfs, outboxes, strict=True))
@@ -678,7 +714,9 @@ async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]
         )
         authors = [uid for uid, _ in sessions]
         by_phones = await conn.fetchval(
-            "SELECT count(*) FROM visit WHERE author = ANY($1::int[])", authors
+            "SELECT count(*) FROM visit WHERE author = ANY($1::int[]) AND id > $2",
+            authors,
+            last_id,
         )
         # Roll-ups catching up: the workers empty the dirty marks.
         rollup_seconds = None
@@ -706,6 +744,7 @@ async def sync_burst(base_url: str, db_url: str, sessions: list[tuple[int, str]]
         rollup_seconds=rollup_seconds,
         p50_ms=percentile(latencies, 50) * 1000,
         p95_ms=percentile(latencies, 95) * 1000,
+        refused=refused,
     )
 
 
@@ -743,7 +782,7 @@ async def _servers(tmp: Path) -> tuple[str, str, object | None]:
 
 
 async def run(scale: float, skip_page: bool) -> str:
-    seconds = scaled(scale, 20, 4)
+    seconds = scaled(scale, 30, 6)
     phones = int(scaled(scale, 1000, 20))
     client = "wrk 4 (1 thread)" if shutil.which("wrk") else "httpx.AsyncClient"
     print(
@@ -772,34 +811,33 @@ async def run(scale: float, skip_page: bool) -> str:
             print(f"form submissions, {workers} process(es):", flush=True)
             bare = await start_bare(db_url, workers, logdir)
             stacks.append(bare)
-            bare_r = await load(
-                f"bare ×{workers}",
-                bare.base_url + "/visits",
-                visit_form_body("", gw["unit"]),
-                "",
-                False,
-                seconds,
-                tmp,
-                db_url,
-                "bare_visit",
-            )
-            bare.stop()
             app = await start_app(db_url, redis_url, workers, logdir)
             stacks.append(app)
             cookies = await login(app.base_url, gw["username"])
             cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-            app_r = await load(
-                f"fengqiao ×{workers}",
-                app.base_url + "/visits",
-                visit_form_body(cookies["csrftoken"], gw["unit"]),
-                cookie,
-                True,
+            form[workers] = await compare(
+                Target(
+                    f"fengqiao ×{workers}",
+                    app.base_url + "/visits",
+                    visit_form_body(cookies["csrftoken"], gw["unit"]),
+                    cookie,
+                    True,
+                    "visit",
+                ),
+                Target(
+                    f"bare ×{workers}",
+                    bare.base_url + "/visits",
+                    visit_form_body("", gw["unit"]),
+                    "",
+                    False,
+                    "bare_visit",
+                ),
                 seconds,
+                ROUNDS,
                 tmp,
                 db_url,
-                "visit",
             )
-            form[workers] = (app_r, bare_r)
+            bare.stop()
             if workers == 1 and not skip_page:
                 from bench import page_weight
 
@@ -834,8 +872,9 @@ def report(
     lines = [
         f"Machine: {_machine()}; PostgreSQL {pg}; Python {platform.python_version()}. "
         f"Scale {scale} (`FENGQIAO_BENCH_SCALE`). The load generator ({client}, "
-        f"{CONNECTIONS} connections, {seconds:.0f} s per phase after a 2 s warm-up) runs on the "
-        "same cores as the servers and PostgreSQL, so every figure is a same-machine ratio, "
+        f"{CONNECTIONS} connections; per side a 2 s warm-up, then {ROUNDS} alternating rounds "
+        f"of {seconds / ROUNDS:.0f} s, both servers up) runs on the same 2 cores as the servers, "
+        "the arq workers and PostgreSQL, so every figure is a same-machine ratio, "
         "not a capacity.",
         "",
         "**Form submissions** — the real visit form (session cookie, CSRF token, validation, "
@@ -888,7 +927,8 @@ def report(
                         "sends (first / resends)",
                         f"{burst.sends:,} / {burst.resends:,} — "
                         f"201 {burst.created:,}, 200 (already stored) {burst.replayed:,}, "
-                        f"failed {burst.failed}, 5xx/transport retries {burst.retries}",
+                        f"failed {burst.failed} {burst.refused or ''}, "
+                        f"5xx/transport retries {burst.retries}",
                         "",
                     ],
                     [

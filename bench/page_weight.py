@@ -79,11 +79,17 @@ def transfer(base_url: str, cookies: dict[str, str]) -> dict:
                     "from_sw": response.get("fromServiceWorker", False),
                 }
 
+            def on_data(event: dict) -> None:
+                if event["requestId"] in seen:
+                    item = seen[event["requestId"]]
+                    item["decoded"] = item.get("decoded", 0) + event["dataLength"]
+
             def on_finished_cdp(event: dict) -> None:
                 if event["requestId"] in seen:
                     seen[event["requestId"]]["bytes"] = event["encodedDataLength"]
 
             cdp.on("Network.responseReceived", on_response)
+            cdp.on("Network.dataReceived", on_data)
             cdp.on("Network.loadingFinished", on_finished_cdp)
             response = page.goto(base_url + PAGE, wait_until="networkidle")
             if response is None or response.status != 200 or "/login" in page.url:
@@ -101,7 +107,9 @@ def transfer(base_url: str, cookies: dict[str, str]) -> dict:
         kind = _kind(item["url"], item["type"])
         by_type[kind] = by_type.get(kind, 0) + size
         total += size
-        if kind in ("html", "css", "js", "manifest") and not item["encoding"] and size > 1024:
+        textual = kind in ("html", "css", "js", "manifest")
+        # Below Litestar's minimum_size (500 bytes) gzip is skipped on purpose.
+        if textual and not item["encoding"] and item.get("decoded", 0) > 500:
             uncompressed.append(item["url"].replace(base_url, ""))
     return {
         "page_bytes": total,
