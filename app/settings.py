@@ -36,6 +36,10 @@ class Settings:
     default_locale: str = "zh_CN"
     rollup_defer_seconds: float = 1.0
     queue_name: str = "fengqiao:queue"
+    warning_repeat_count: int = 3  # early warnings (app/domain/warnings.py)
+    warning_repeat_days: int = 30
+    warning_group_size: int = 5
+    warning_negative_run: int = 3
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -59,6 +63,10 @@ class Settings:
             default_locale=e.get("FENGQIAO_LOCALE", "zh_CN"),
             rollup_defer_seconds=float(e.get("FENGQIAO_ROLLUP_DEFER_SECONDS", "1.0")),
             queue_name=e.get("FENGQIAO_QUEUE_NAME", "fengqiao:queue"),
+            warning_repeat_count=int(e.get("FENGQIAO_WARNING_REPEAT_COUNT", "3")),
+            warning_repeat_days=int(e.get("FENGQIAO_WARNING_REPEAT_DAYS", "30")),
+            warning_group_size=int(e.get("FENGQIAO_WARNING_GROUP_SIZE", "5")),
+            warning_negative_run=int(e.get("FENGQIAO_WARNING_NEGATIVE_RUN", "3")),
         )
 
     def with_dev_secret(self) -> Settings:

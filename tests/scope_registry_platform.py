@@ -55,3 +55,15 @@ async def key_person_objects(sql, username: str):
         " 'repeat', 'high', now(), now())",
     )
     return await _in_and_out(sql, username, "key_person")
+
+
+@finder("/warnings/{warning_id:int}/acknowledge", "/warnings/{warning_id:int}/handle")
+async def warning_objects(sql, username: str):
+    await _ensure(
+        sql,
+        "warning",
+        "INSERT INTO warning (kind, unit_path, subject_type, subject_id, period, level, message,"
+        " evidence, created_at) VALUES ('group_matter', $2, 'scope_matrix', ($1::int)::text, '',"
+        " 'medium', 'A group matter was registered.', '[]', now())",
+    )
+    return await _in_and_out(sql, username, "warning")

@@ -1,0 +1,141 @@
+"""Early warnings: the rules over stored records, idempotent (run twice -> same rows), counted
+in the roll-ups, listed in scope, acknowledged and handled (422 without a note, 404 outside)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+
+from tests.integration import platform_helpers as h
+from tests.support import ROOT
+
+CODE = """
+import asyncio, json
+from app import db
+from app.services import warnings
+async def main():
+    db.configure({url!r})
+    await db.open_pool()
+    try:
+        print(json.dumps(await warnings.evaluate()))
+    finally:
+        await db.close_pool()
+asyncio.run(main())
+"""
+
+
+async def _evaluate(servers) -> dict:
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", CODE.format(url=servers.database_url)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"FENGQIAO_ROLLUP_DEFER_SECONDS": "0", "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+async def _case(sql, code, name, phone, group=1, content="反映问题") -> int:
+    unit = await h.unit_of(sql, code)
+    return await sql.fetchval(
+        "INSERT INTO petition_case (number, channel, petitioner_name, petitioner_phone,"
+        " group_size, unit, unit_path, content, received_at, state, created_at, updated_at)"
+        " VALUES ($1, 'visit', $2, $3, $4, $5, $6, $7, now(), 'registered', now(), now())"
+        " RETURNING id",
+        "W" + uuid.uuid4().hex[:12],
+        name,
+        phone,
+        group,
+        unit["id"],
+        unit["path"],
+        content,
+    )
+
+
+async def test_rules_run_twice_give_the_same_rows(sql, servers):
+    repeat = [await _case(sql, "DS-C1-G1", "预警甲", "13700000001") for _ in range(3)]
+    group = await _case(sql, "DS-C1-G1", "预警乙", "13700000002", group=12)
+    small = await _case(sql, "DS-C1-G1", "预警丙", "13700000003", group=4)
+    visit = await h.add_visit(sql, "DS-C1-G1", "他说不想活了")
+    await sql.execute(
+        "INSERT INTO text_analysis (table_name, record_id, emotion, intensity, signals,"
+        " analysed_at) VALUES ('visit', $1, 'sadness', 0.9,"
+        ' \'[{"kind": "self_harm", "phrase": "不想活了"}]\', now())',
+        visit,
+    )
+    first = await _evaluate(servers)
+    assert first["new"] >= 3
+    rows = await sql.fetch("SELECT * FROM warning ORDER BY id")
+    keys = {(r["kind"], r["subject_type"], r["subject_id"]) for r in rows}
+    assert ("group_matter", "petition_case", str(group)) in keys
+    assert ("group_matter", "petition_case", str(small)) not in keys
+    assert ("extreme_signal", "visit", str(visit)) in keys
+    rep = [r for r in rows if r["kind"] == "repeat_petitioner"]
+    assert len(rep) == 1
+    assert sorted(e["id"] for e in json.loads(rep[0]["evidence"])) == sorted(repeat)
+    assert "预警甲" not in rep[0]["subject_id"]
+    second = await _evaluate(servers)
+    assert second["new"] == 0 and second["found"] == first["found"]
+    again = await sql.fetch("SELECT id, kind, subject_id, period FROM warning ORDER BY id")
+    assert [tuple(r) for r in again] == [
+        (r["id"], r["kind"], r["subject_id"], r["period"]) for r in rows
+    ]
+    # counted in the roll-ups: the new warnings marked their buckets dirty or are rolled up
+    marked = await sql.fetchval(
+        "SELECT count(*) FROM rollup_dirty WHERE unit_path = $1",
+        (await h.unit_of(sql, "DS-C1-G1"))["path"],
+    )
+    rolled = await sql.fetchval(
+        "SELECT count(*) FROM rollup_own WHERE metrics ? 'warnings_new'"
+        " AND (metrics->>'warnings_new')::int > 0"
+    )
+    assert marked or rolled
+
+
+async def test_list_acknowledge_handle_and_scope(as_user, sql, servers):
+    await _case(sql, "DS-C1-G2", "预警丁", "13700000009", group=8)
+    await _evaluate(servers)
+    wid = await sql.fetchval(
+        "SELECT id FROM warning WHERE kind = 'group_matter' AND unit_path = $1",
+        (await h.unit_of(sql, "DS-C1-G2"))["path"],
+    )
+    street, grid2, community = (
+        await as_user("street"),
+        await as_user("grid2"),
+        await as_user("community"),
+    )
+    listing = await street.get("/warnings?state=open&kind=group_matter")
+    assert listing.status_code == 200 and f'id="w-{wid}"' in listing.text
+    assert f'id="w-{wid}"' not in (await grid2.get("/warnings")).text
+    assert (await grid2.post_form(f"/warnings/{wid}/acknowledge", {})).status_code == 404
+    assert (await grid2.post_form(f"/warnings/{wid}/handle", {"note": "x"})).status_code == 404
+    assert (await street.get("/warnings?kind=zzz&level=1&state=?")).status_code == 200
+    home = await street.get("/")
+    assert "/warnings?state=open" in home.text
+
+    r = await community.post_form(f"/warnings/{wid}/acknowledge", {})
+    assert r.status_code == 303
+    row = await sql.fetchrow("SELECT * FROM warning WHERE id = $1", wid)
+    assert row["acknowledged_at"] is not None and row["handled_at"] is None
+    r = await street.post_form(f"/warnings/{wid}/handle", {"note": "  "})
+    assert r.status_code == 422 and f'id="note-{wid}-error"' in r.text
+    r = await street.post_form(f"/warnings/{wid}/handle", {"note": "已约谈牵头人，诉求转住建局"})
+    assert r.status_code == 303
+    row = await sql.fetchrow("SELECT * FROM warning WHERE id = $1", wid)
+    assert row["handled_note"] == "已约谈牵头人，诉求转住建局"
+    assert row["acknowledged_by"] == await h.user_id(sql, "community")
+    assert row["handled_by"] == await h.user_id(sql, "street")
+    assert "已约谈牵头人" in (await street.get("/warnings?state=handled")).text
+    assert await sql.fetchval(
+        "SELECT count(*) FROM audit_event WHERE action = 'warning.handle' AND object_id = $1",
+        str(wid),
+    )
+    # handled warnings stay handled when the rules run again
+    await _evaluate(servers)
+    assert (await sql.fetchrow("SELECT handled_at FROM warning WHERE id = $1", wid))["handled_at"]
