@@ -35,6 +35,8 @@ TIER_LABELS = {
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/", N_("Home"), frozenset(roles.ROLES)),
     ("/dashboard", N_("Dashboard"), roles.CAPABILITIES["dashboard.read"]),
+    ("/overview", N_("Overview"), frozenset({roles.DISTRICT_LEADER, roles.SUPERVISOR, roles.STREET_LEADER, roles.ADMIN})),  # noqa: E501
+    ("/forecasts", N_("Forecasts"), roles.CAPABILITIES["dashboard.read"]),
     ("/tasks", N_("Today"), roles.FIELD_WRITERS),
     ("/visits", N_("Visits"), roles.CAPABILITIES["field.read"]),
     ("/calls", N_("Calls"), roles.CAPABILITIES["field.read"]),

@@ -87,3 +87,4 @@ import tests.scope_registry_platform  # noqa: E402,F401  (smart platform)
 import tests.scope_registry_field  # noqa: E402,F401  (field work)
 
 import tests.scope_registry_cases  # noqa: E402,F401  (petition cases)
+import tests.scope_registry_forecast  # noqa: E402,F401  (forecasts)

@@ -17,10 +17,14 @@ ROUTE_HANDLERS = [
     *field_api.ROUTES,
 ]
 
-from app.routes import key_persons, risks, text_api, warnings  # noqa: E402  (smart platform)
+from app.routes import key_persons, risks, text_api  # noqa: E402  (smart platform)
 
-ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES, *warnings.ROUTES]
+ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES]
 
 from app.routes import dashboard, rollups_api  # noqa: E402  (roll-ups)
 
 ROUTE_HANDLERS += [*dashboard.ROUTES, *rollups_api.ROUTES]
+
+from app.routes import forecasts, overview  # noqa: E402  (forecasts, situation overview)
+
+ROUTE_HANDLERS += [*forecasts.ROUTES, *overview.ROUTES]
