@@ -17,9 +17,9 @@ ROUTE_HANDLERS = [
     *field_api.ROUTES,
 ]
 
-from app.routes import key_persons, risks, text_api  # noqa: E402  (smart platform)
+from app.routes import key_persons, risks, text_api, warnings  # noqa: E402  (smart platform)
 
-ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES]
+ROUTE_HANDLERS += [*text_api.ROUTES, *risks.ROUTES, *key_persons.ROUTES, *warnings.ROUTES]
 
 from app.routes import dashboard, rollups_api  # noqa: E402  (roll-ups)
 
