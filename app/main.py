@@ -30,6 +30,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Receive, Scope, Send
 
 from app import db, i18n
+from app.observability import ObservabilityMiddleware
 from app.routes import ROUTE_HANDLERS
 from app.services import auth, jobs
 from app.settings import ROOT, Settings
@@ -215,7 +216,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
-        middleware=[SecurityHeadersMiddleware, SessionMiddleware],
+        middleware=[ObservabilityMiddleware, SecurityHeadersMiddleware, SessionMiddleware],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

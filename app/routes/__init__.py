@@ -28,3 +28,7 @@ ROUTE_HANDLERS += [*dashboard.ROUTES, *rollups_api.ROUTES]
 from app.routes import forecasts, overview  # noqa: E402  (forecasts, situation overview)
 
 ROUTE_HANDLERS += [*forecasts.ROUTES, *overview.ROUTES]
+
+from app.routes import ops  # noqa: E402  (operations: /metrics)
+
+ROUTE_HANDLERS += ops.ROUTES
