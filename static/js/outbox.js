@@ -560,6 +560,24 @@
     });
   }
 
+  // A blank form opened from the cache still carries the time it was rendered as its default
+  // "when" (e.g. visited_at): a default (untouched, no errors shown) more than 10 minutes old
+  // becomes the phone's current time.
+  function refreshStaleTimes() {
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    var d = new Date();
+    var now = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+    document.querySelectorAll("form[data-outbox]").forEach(function (form) {
+      if (form.querySelector(".has-error, .alert.error")) return;
+      form.querySelectorAll("input[type=datetime-local]").forEach(function (input) {
+        if (!input.value || input.value !== input.defaultValue) return;
+        var then = new Date(input.value);
+        if (!isNaN(then) && Date.now() - then.getTime() > 10 * 60 * 1000) input.value = now;
+      });
+    });
+  }
+
   // The worker keeps failed plain POSTs only to the actions of outbox forms it has been told of.
   function rememberActions() {
     var seen = Array.prototype.map.call(document.querySelectorAll("form[data-outbox]"), formAction);
@@ -725,6 +743,7 @@
     document.querySelectorAll("form[data-outbox] input[name=client_uuid]").forEach(function (input) {
       input.value = uuid4();
     });
+    refreshStaleTimes();
     var badge = document.getElementById("outbox-badge");
     if (badge) {
       badge.setAttribute("role", "link");

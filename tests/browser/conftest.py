@@ -10,8 +10,9 @@ mark them ``@pytest.mark.browser``::
         await login(page, "grid")
         await page.goto(live_server + "/visits/new")
 
-``phone`` is a fresh context per test (390x844, DPR 2, mobile, touch, zh-CN, service workers
-allowed); ``login(page, username)`` logs a demo account in through the real login form.
+``phone`` is a fresh context per test (390x844, DPR 2, mobile, touch, zh-CN, Asia/Shanghai,
+service workers allowed); ``login(page, username)`` logs a demo account in through the real
+login form.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
     "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
     "service_workers": "allow",
 }
 LIVE_SECRET = "browser-test-secret-key"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import expect
@@ -452,3 +453,21 @@ async def test_background_sync_sends_records_with_no_page_open(site, phone, sql)
     assert await stored(sql, client_uuid) == 1
     await page.goto(site + "/outbox")
     await expect(page.locator("#outbox-empty")).to_be_visible()
+
+
+async def test_form_opened_from_the_cache_hours_later_gets_the_current_time(site, phone):
+    page = await phone.new_page()
+    await controlled_form(site, page)
+    fresh = page.locator("input[name=visited_at]")
+    assert await fresh.input_value() == await fresh.evaluate("e => e.defaultValue")
+    cached_default = await fresh.input_value()
+    await phone.set_offline(True)
+    later = datetime.now(UTC) + timedelta(hours=3)
+    await page.clock.set_system_time(later)
+    await page.reload()  # the cached form, rendered three hours ago
+    visited = page.locator("input[name=visited_at]")
+    await until(page, "document.querySelector('input[name=visited_at]').value !== "
+                f"{json.dumps(cached_default)}")
+    drift = await visited.evaluate("e => Math.abs(Date.now() - new Date(e.value).getTime())")
+    assert drift < 2 * 60 * 1000
+    await phone.set_offline(False)
