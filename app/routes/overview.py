@@ -18,6 +18,14 @@ from app.web import not_found, page, require_user
 OPT = {"scope": "unit", "cap": "dashboard.read"}
 
 
+def _warning_kinds() -> dict[str, str]:
+    try:
+        from app.domain.warnings import KINDS
+    except ImportError:
+        return {}
+    return {k: gettext(v) for k, v in KINDS.items()}
+
+
 @get("/overview", opt=OPT, include_in_schema=False)
 async def overview_page(request: Request) -> Template:
     user = require_user(request)
@@ -36,6 +44,7 @@ async def overview_page(request: Request) -> Template:
         levels={k: gettext(v) for k, v in risks.LEVELS.items()},
         emotions=overview.EMOTIONS,
         pct=percent,
+        warning_kinds=_warning_kinds(),
         day=day.isoformat(),
         since7=(day - timedelta(days=6)).isoformat(),
         since30=(day - timedelta(days=29)).isoformat(),

@@ -251,7 +251,7 @@ async def above_last_year(street_ids: list[int], weeks: int = 4) -> list[dict]:
         by_week = counts.get((r["street"], r["category"]), {})
         last_year = sum(by_week.get(before + timedelta(weeks=h - 52), 0) for h in range(weeks))
         expected = float(r["expected"])
-        if expected > last_year and expected >= 1:
+        if round(expected) > last_year and expected >= 1:
             out.append(
                 {
                     "street": r["street"],

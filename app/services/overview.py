@@ -118,6 +118,20 @@ async def overdue_matters(user: Any) -> int | None:
     return result["total"]
 
 
+async def open_warnings(scope: Scope) -> dict[str, Any] | None:
+    """Unhandled early warnings in scope: count per kind and the first few (None: no warnings
+    area installed)."""
+    try:
+        from app.services import warnings
+    except ImportError:
+        return None
+    rows = [r for r in await warnings.search(scope, limit=500) if r["state"] != "handled"]
+    by_kind: dict[str, int] = {}
+    for r in rows:
+        by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + 1
+    return {"total": len(rows), "by_kind": by_kind, "top": rows[:5]}
+
+
 async def build(user: Any, unit: dict) -> dict[str, Any]:
     """Everything the overview shows for ``unit`` (the user's unit or one inside their scope)."""
     scope: Scope = user.scope
@@ -148,6 +162,7 @@ async def build(user: Any, unit: dict) -> dict[str, Any]:
         "risks_by_child": risks_by_child,
         "emotions": await emotion_mix(scope),
         "overdue": await overdue_matters(user),
+        "warnings": await open_warnings(scope),
         "rising": rising,
         "streets": street_rows,
     }

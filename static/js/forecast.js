@@ -51,7 +51,7 @@
         width: width,
         height: 200,
         scales: { x: { time: true } },
-        legend: { show: true },
+        legend: { show: false },
         series: [
           {},
           { label: L.demo, stroke: "#9e9e9e", width: 1.5, spanGaps: false },
