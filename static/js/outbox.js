@@ -116,18 +116,32 @@
         return parts.join("; ");
       }
     } catch (e) { /* fall through to text */ }
-    var found = [];
-    var re = /<(\w+)[^>]*class="[^"]*\b(field-error|alert error)\b[^"]*"[^>]*>([\s\S]*?)<\/\1>/g;
+    // per-field messages first; the form's general alert only when there are none
+    var found = fieldErrors(text).map(function (e) { return e[1]; });
+    var re = /<(\w+)[^>]*class="[^"]*\balert error\b[^"]*"[^>]*>([\s\S]*?)<\/\1>/g;
     var m;
-    while ((m = re.exec(text)) !== null) {
-      var t = stripTags(m[3]);
+    while (!found.length && (m = re.exec(text)) !== null) {
+      var t = stripTags(m[2]);
       if (t && found.indexOf(t) < 0) found.push(t);
     }
     if (!found.length) {
       var p = /<main[^>]*>([\s\S]*?)<\/main>/i.exec(text);
       found.push(stripTags(p ? p[1] : text).slice(0, 300));
     }
-    return found.join("; ");
+    return found.join(" ");
+  }
+
+  // [[field name, message], ...] from a re-rendered form (<span class="field-error" id="x-error">)
+  function fieldErrors(text) {
+    var out = [];
+    var re = /<(\w+)[^>]*class="[^"]*\bfield-error\b[^"]*"[^>]*>([\s\S]*?)<\/\1>/g;
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      var id = /\bid="([\w-]+?)-error"/.exec(m[0]);
+      var t = stripTags(m[2]);
+      if (t) out.push([id ? id[1] : "", t]);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- replay
@@ -164,7 +178,11 @@
       }
       return r.text().then(function (text) {
         var msg = serverMessage(text, r.headers.get("content-type") || "");
-        return { kind: r.status === 403 ? "forbidden" : "reject", status: r.status, message: msg };
+        var ct = r.headers.get("content-type") || "";
+        var fields = ct.indexOf("json") >= 0 ? [] : fieldErrors(text);
+        try { if (ct.indexOf("json") >= 0) fields = Object.entries(JSON.parse(text).errors || {}); } catch (e) { /* none */ }
+        return { kind: r.status === 403 ? "forbidden" : "reject", status: r.status, message: msg,
+                 fields: fields };
       });
     }).catch(function (e) {
       t.done();
@@ -217,6 +235,7 @@
               cur.state = "quarantined";
               cur.status = out.status;
               cur.message = out.message;
+              cur.field_errors = out.fields || [];
               cur.quarantined_at = new Date().toISOString();
               result.quarantined += 1;
               return putRecord(cur).then(next);
@@ -462,7 +481,11 @@
     form.reset();
     freshUuid(form);
     return putRecord(rec).then(function () {
-      noteNear(form, "warn", msg("saved"));
+      var note = noteNear(form, "warn", msg("saved"));
+      // the worker pressed Save at the bottom of a long form: bring the confirmation into view
+      note.tabIndex = -1;
+      note.scrollIntoView({ block: "center" });
+      note.focus({ preventScroll: true });
       form.dispatchEvent(new CustomEvent("fq:outbox-saved", { bubbles: true, detail: { client_uuid: rec.client_uuid } }));
       requestPersist();
       registerSync();
@@ -549,8 +572,14 @@
     var xhr = ev.detail.xhr;
     if (!xhr || xhr.status < 200 || xhr.status >= 300 || !form._fqUuid) return;
     // A record opened from the outbox and sent from the form: it has reached the server.
+    var note = form.previousElementSibling;
+    if (note && note.hasAttribute("data-outbox-note")) note.remove();
     getRecord(form._fqUuid).then(function (rec) {
-      if (rec) return deleteRecord(rec.client_uuid).then(refreshBadge);
+      if (rec) {
+        return deleteRecord(rec.client_uuid).then(refreshBadge).then(function () {
+          showResult({ sent: 1 });
+        });
+      }
     });
   }
 
@@ -620,8 +649,18 @@
       if (!form) return false;
       fill(form, rec.fields);
       form.dataset.outboxFixing = rec.client_uuid;
-      noteNear(form, rec.state === "quarantined" ? "error" : "warn",
+      (rec.field_errors || []).forEach(function (fe) {
+        if (!fe[0]) return;
+        var input = form.querySelector("[name='" + fe[0].replace(/'/g, "") + "']");
+        if (!input) return;
+        input.setAttribute("aria-invalid", "true");
+        var wrap = input.closest(".field");
+        if (wrap) wrap.classList.add("has-error");
+        if (wrap && !wrap.querySelector(".field-error")) wrap.appendChild(el("span", "field-error", fe[1]));
+      });
+      var note = noteNear(form, rec.state === "quarantined" ? "error" : "warn",
         rec.message ? msg("fix") + " " + rec.message : msg("fix"));
+      note.scrollIntoView({ block: "center" });
       return true;
     });
   }

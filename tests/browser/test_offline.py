@@ -216,10 +216,14 @@ async def test_rejected_record_is_quarantined_shown_fixed_and_resent(site, phone
     await expect(page.locator("textarea[name=summary]")).to_have_value("离线时忘了填地址")
     assert await page.input_value("input[name=client_uuid]") == bad
     await expect(page.locator("[data-outbox-note]")).to_contain_text("请填写地址或选择住户")
+    await expect(page.locator("input[name=address][aria-invalid=true]")).to_have_count(1)
     await page.fill("input[name=address]", "东盛路20号1单元102")
     await page.click(f"{FORM} button[type=submit]")
     await expect(page.locator("section.saved")).to_be_visible()
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=10_000)
+    await expect(page.locator("[data-outbox-note]")).to_have_count(0)
+    await expect(page.locator("#fq-outbox-status")).to_contain_text("已发送")
+    await expect(page.locator("input[name=address][aria-invalid=true]")).to_have_count(0)
     assert await stored(sql, bad) == 1
     assert await sql.fetchval("SELECT address FROM visit WHERE client_uuid = $1",
                               uuid.UUID(bad)) == "东盛路20号1单元102"
