@@ -51,9 +51,25 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
 ]
 
 
+#: What each role reaches for first; the rest of NAV follows in its own order.
+ROLE_FIRST: dict[str, tuple[str, ...]] = {
+    roles.GRID_WORKER: ("/tasks", "/visits", "/calls", "/mediations", "/households"),
+    roles.COMMUNITY_STAFF: ("/tasks", "/mediations", "/review", "/visits"),
+    roles.STREET_LEADER: ("/review", "/overview", "/dashboard"),
+    roles.FRONT_DESK: ("/cases", "/lists"),
+    roles.DEPARTMENT: ("/cases",),
+    roles.DISTRICT_LEADER: ("/overview", "/dashboard", "/cases", "/lists"),
+    roles.SUPERVISOR: ("/cases", "/overview", "/dashboard"),
+    roles.ADMIN: ("/admin",),
+}
+
+
 def nav_for(role: str) -> list[tuple[str, str]]:
-    """The navigation entries a role sees, in order."""
-    return [(path, gettext(label)) for path, label, allowed in NAV if role in allowed]
+    """The navigation entries a role sees: home, then what the role reaches for first."""
+    first = ("/", *ROLE_FIRST.get(role, ()))
+    entries = [(path, label) for path, label, allowed in NAV if role in allowed]
+    entries.sort(key=lambda e: first.index(e[0]) if e[0] in first else len(first))
+    return [(path, gettext(label)) for path, label in entries]
 
 
 def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
