@@ -385,7 +385,7 @@ async def export(scope: Scope, rows: list[dict], ip: str = "") -> bytes:
     from app.templating import mask_id_number, mask_phone
 
     headers = (
-        _("Name"),
+        _("Full name"),
         _("ID number"),
         _("Phone"),
         _("Category"),

@@ -3,7 +3,8 @@ into ``warning`` (unique per kind + subject + period, so a second run adds nothi
 acknowledged and handled in scope, and counted in the roll-ups (``warnings_new`` per unit/day).
 
 The arq cron job ``warnings_evaluate`` (worker/warning_jobs.py) calls :func:`evaluate` every ten
-minutes. The forecast rule runs only when ``app.services.forecast.latest_intervals`` exists.
+minutes. The forecast rule runs only when ``app.services.forecast.latest_intervals`` exists
+(``evaluate`` reports ``forecast_rule``: whether it ran).
 """
 
 from __future__ import annotations
@@ -139,18 +140,47 @@ async def _emotion_records(since) -> list[dict]:
     )
 
 
-async def _forecast_drafts() -> list[rules.Draft] | None:
-    """Drafts of the forecast rule, or None when the forecast area offers no intervals."""
+async def _forecast_drafts(today) -> list[rules.Draft] | None:
+    """Drafts of the forecast rule, or None when the forecast area offers no intervals.
+
+    ``latest_intervals()`` maps (street id, category, week start) -> (lo95, hi95); this week's
+    count so far (``weekly_counts``) above hi95 is a warning (the count only grows in a week).
+    """
     try:
-        from app.services.forecast import latest_intervals  # type: ignore[attr-defined]
+        from app.services import forecast
     except Exception:
         return None
+    if not hasattr(forecast, "latest_intervals") or not hasattr(forecast, "weekly_counts"):
+        return None
     try:
-        intervals = await latest_intervals()
+        intervals = await forecast.latest_intervals()
+        week = rules.week_start(today)
+        current = {k: v for k, v in intervals.items() if k[2] == week}
+        if not current:
+            return []
+        counts = await forecast.weekly_counts(None, week + timedelta(days=7))
+        paths = {
+            r["id"]: r["path"]
+            for r in await db.fetch(
+                "SELECT id, path FROM unit WHERE id = ANY({}::int[])",
+                sorted({k[0] for k in current}),
+            )
+        }
+        rows = [
+            {
+                "unit_path": paths[street],
+                "category": category,
+                "week": week,
+                "actual": counts.get((street, category), {}).get(week, 0),
+                "upper": round(hi, 1),
+            }
+            for (street, category, _w), (_lo, hi) in current.items()
+            if street in paths
+        ]
     except Exception:
         log.exception("forecast intervals unavailable; forecast rule skipped")
         return None
-    return rules.forecast_excess(intervals or [])
+    return rules.forecast_excess(rows)
 
 
 async def drafts(today=None) -> tuple[list[rules.Draft], dict[str, Any]]:
@@ -164,7 +194,7 @@ async def drafts(today=None) -> tuple[list[rules.Draft], dict[str, Any]]:
     out += rules.extreme_signals(await _signals(today - timedelta(days=SIGNAL_DAYS)))
     out += rules.contact_overdue(await _persons(), today)
     out += rules.negative_runs(await _emotion_records(today - timedelta(days=RUN_DAYS)), t)
-    forecast = await _forecast_drafts()
+    forecast = await _forecast_drafts(today)
     if forecast is not None:
         out += forecast
     return out, {"forecast_rule": forecast is not None}
@@ -217,8 +247,9 @@ async def _wake() -> None:
 
 _SELECT = (
     "SELECT w.*, coalesce(nullif(a.full_name, ''), a.username) AS acknowledged_name,"
-    " coalesce(nullif(h.full_name, ''), h.username) AS handled_name"
-    " FROM warning w LEFT JOIN app_user a ON a.id = w.acknowledged_by"
+    " coalesce(nullif(h.full_name, ''), h.username) AS handled_name, un.name AS unit_name"
+    " FROM warning w LEFT JOIN unit un ON un.path = w.unit_path"
+    " LEFT JOIN app_user a ON a.id = w.acknowledged_by"
     " LEFT JOIN app_user h ON h.id = w.handled_by WHERE w.unit_path LIKE {}"
 )
 

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import uuid
 
 from tests.integration import platform_helpers as h
 from tests.support import ROOT
@@ -41,27 +40,31 @@ async def _evaluate(servers) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-async def _case(sql, code, name, phone, group=1, content="反映问题") -> int:
+async def _case(desk, sql, code, name, phone, group=1, content="反映小区供暖问题") -> int:
+    """A matter registered by the front desk through the cases API (with its events)."""
     unit = await h.unit_of(sql, code)
-    return await sql.fetchval(
-        "INSERT INTO petition_case (number, channel, petitioner_name, petitioner_phone,"
-        " group_size, unit, unit_path, content, received_at, state, created_at, updated_at)"
-        " VALUES ($1, 'visit', $2, $3, $4, $5, $6, $7, now(), 'registered', now(), now())"
-        " RETURNING id",
-        "W" + uuid.uuid4().hex[:12],
-        name,
-        phone,
-        group,
-        unit["id"],
-        unit["path"],
-        content,
+    r = await desk.post_json(
+        "/api/v1/cases",
+        {
+            "channel": "visit",
+            "petitioner_name": name,
+            "petitioner_phone": phone,
+            "group_size": group,
+            **({"representatives": 3} if group >= 5 else {}),
+            "unit_id": unit["id"],
+            "category": "供暖",
+            "content": content,
+        },
     )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
-async def test_rules_run_twice_give_the_same_rows(sql, servers):
-    repeat = [await _case(sql, "DS-C1-G1", "预警甲", "13700000001") for _ in range(3)]
-    group = await _case(sql, "DS-C1-G1", "预警乙", "13700000002", group=12)
-    small = await _case(sql, "DS-C1-G1", "预警丙", "13700000003", group=4)
+async def test_rules_run_twice_give_the_same_rows(as_user, sql, servers):
+    desk = await as_user("desk")
+    repeat = [await _case(desk, sql, "DS-C1-G1", "预警甲", "13700000001") for _ in range(3)]
+    group = await _case(desk, sql, "DS-C1-G1", "预警乙", "13700000002", group=12)
+    small = await _case(desk, sql, "DS-C1-G1", "预警丙", "13700000003", group=4)
     visit = await h.add_visit(sql, "DS-C1-G1", "他说不想活了")
     await sql.execute(
         "INSERT INTO text_analysis (table_name, record_id, emotion, intensity, signals,"
@@ -99,7 +102,7 @@ async def test_rules_run_twice_give_the_same_rows(sql, servers):
 
 
 async def test_list_acknowledge_handle_and_scope(as_user, sql, servers):
-    await _case(sql, "DS-C1-G2", "预警丁", "13700000009", group=8)
+    await _case(await as_user("desk"), sql, "DS-C1-G2", "预警丁", "13700000009", group=8)
     await _evaluate(servers)
     wid = await sql.fetchval(
         "SELECT id FROM warning WHERE kind = 'group_matter' AND unit_path = $1",
