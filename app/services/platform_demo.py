@@ -105,7 +105,7 @@ async def seed_platform_history(rng: random.Random) -> None:
     ds_path = await db.fetchval("SELECT path FROM unit WHERE code = 'DS'")
     # the demo accounts' own grids get a few people, so `grid` and `street` see some at once
     own = [g for g in grids if ds_path and g["path"].startswith(ds_path)][:3]
-    calls: list[int] = []
+    calls: list[tuple[int, str]] = []
     async with db.transaction():
         for n in range(N_PERSONS):
             g = own[n % len(own)] if own and n < 9 else rng.choice(grids)
@@ -160,24 +160,23 @@ async def seed_platform_history(rng: random.Random) -> None:
                 else:
                     text = rng.choice(CALLS_CALM)
                 at = _at(rng, today - timedelta(days=gap))
-                calls.append(
-                    await db.fetchval(
-                        "INSERT INTO call (client_uuid, author, unit, unit_path, called_at,"
-                        " subject_type, subject_id, outcome, satisfaction, summary,"
-                        " review_state, created_at, updated_at) VALUES ({}, {}, {}, {}, {},"
-                        " 'key_person', {}, 'reached', {}, {}, 'reviewed', {}, {}) RETURNING id",
-                        uuid.uuid4(),
-                        author,
-                        g["id"],
-                        g["path"],
-                        at,
-                        person_id,
-                        "dissatisfied" if text in CALLS_NEGATIVE else "satisfied",
-                        text,
-                        at,
-                        at,
-                    )
+                call_id = await db.fetchval(
+                    "INSERT INTO call (client_uuid, author, unit, unit_path, called_at,"
+                    " subject_type, subject_id, outcome, satisfaction, summary,"
+                    " review_state, created_at, updated_at) VALUES ({}, {}, {}, {}, {},"
+                    " 'key_person', {}, 'reached', {}, {}, 'reviewed', {}, {}) RETURNING id",
+                    uuid.uuid4(),
+                    author,
+                    g["id"],
+                    g["path"],
+                    at,
+                    person_id,
+                    "dissatisfied" if text in CALLS_NEGATIVE else "satisfied",
+                    text,
+                    at,
+                    at,
                 )
+                calls.append((call_id, text))
         for n in range(N_RISKS):
             g = own[n % len(own)] if own and n < 6 else rng.choice(grids)
             category = rng.choice(list(RISKS))
@@ -221,8 +220,27 @@ async def seed_platform_history(rng: random.Random) -> None:
                     status,
                     "已落实整改措施" if status == "closed" else "已采取管控措施",
                 )
-    from app.services import text_analysis, warnings
+    await _analyse(calls)
+    from app.services import warnings
 
-    for call_id in calls:
-        await text_analysis.analyse_record("call", call_id)
     await warnings.evaluate(today)
+
+
+async def _analyse(calls: list[tuple[int, str]]) -> None:
+    """The emotion of the demo calls (few distinct texts: each analysed once), one insert."""
+    import json
+
+    from app.domain.emotion import analyze
+
+    results = {text: analyze(text).to_dict() for text in {t for _id, t in calls}}
+    await db.fetch(
+        "INSERT INTO text_analysis (table_name, record_id, emotion, intensity, signals,"
+        " analysed_at) SELECT 'call', r.id, r.emotion, r.intensity, r.signals::jsonb, now()"
+        " FROM unnest({}::int[], {}::text[], {}::float8[], {}::text[])"
+        " AS r(id, emotion, intensity, signals)"
+        " ON CONFLICT (table_name, record_id) DO NOTHING",
+        [i for i, _t in calls],
+        [results[t]["emotion"] for _i, t in calls],
+        [float(results[t]["intensity"]) for _i, t in calls],
+        [json.dumps(results[t]["signals"], ensure_ascii=False) for _i, t in calls],
+    )
