@@ -142,3 +142,47 @@ async def test_list_acknowledge_handle_and_scope(as_user, sql, servers):
     # handled warnings stay handled when the rules run again
     await _evaluate(servers)
     assert (await sql.fetchrow("SELECT handled_at FROM warning WHERE id = $1", wid))["handled_at"]
+
+
+FORECAST_CODE = """
+import asyncio, json
+from app import db
+from app.domain.warnings import week_start
+from app.services import forecast, warnings
+async def main():
+    db.configure({url!r})
+    await db.open_pool()
+    try:
+        week = week_start(warnings._today())
+        async def intervals():
+            return {{({street}, "heating", week): (0.0, 0.5)}}
+        forecast.latest_intervals = intervals
+        print(json.dumps(await warnings.evaluate()))
+    finally:
+        await db.close_pool()
+asyncio.run(main())
+"""
+
+
+async def test_forecast_rule_uses_latest_intervals(sql, servers):
+    street = await h.unit_of(sql, "DS")
+    for _ in range(2):
+        await h.add_visit(sql, "DS-C2-G1", "暖气不热，家里只有十五度")
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", FORECAST_CODE.format(url=servers.database_url, street=street["id"])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "FENGQIAO_ROLLUP_DEFER_SECONDS": "0"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1])["forecast_rule"] is True
+    row = await sql.fetchrow(
+        "SELECT * FROM warning WHERE kind = 'forecast_excess' AND unit_path = $1", street["path"]
+    )
+    assert row is not None
+    evidence = json.loads(row["evidence"])[0]
+    assert evidence["category"] == "heating" and evidence["actual"] >= 2
+    assert evidence["upper"] == 0.5
