@@ -23,6 +23,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+security: $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[security]'
+	$(BIN)/python tools/security.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check app worker tests bench
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 from tests.support import new_uuid
 
@@ -70,3 +71,68 @@ async def test_metrics_need_an_admin_or_the_token(as_user, session, monkeypatch)
     monkeypatch.setenv("FENGQIAO_METRICS_TOKEN", "")
     empty = await scraper.get("/metrics", headers={"authorization": "Bearer "})
     assert empty.status_code in (303, 401)
+
+
+async def test_backup_and_restore_into_a_new_database_keep_every_row(servers, sql, tmp_path):
+    """tools/backup.sh dumps the suite's database, tools/restore.sh restores it into a new one,
+    and every table has the same number of rows."""
+    import asyncio
+    import os
+    import subprocess
+    import uuid
+
+    import asyncpg
+
+    from tests.support import ROOT, make_database_url
+
+    env = dict(os.environ, DATABASE_URL=servers.database_url, ADMIN_URL=servers.admin_url)
+    if await sql.fetchval("SELECT current_setting('server_version_num')::int") >= 160000:
+        import pgserver
+
+        env["PG_BIN"] = str(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    dump = await asyncio.to_thread(
+        subprocess.run,
+        ["sh", "tools/backup.sh", str(tmp_path)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    archive = dump.stdout.strip().splitlines()[-1]
+    assert Path(archive).stat().st_size > 0
+    name = f"fq_restore_{uuid.uuid4().hex[:8]}"
+    tables = [
+        r["t"]
+        for r in await sql.fetch(
+            "SELECT quote_ident(table_name) AS t FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+    ]
+    # counts taken just before the dump would race other writers: the suite is sequential
+    before = {t: await sql.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+    try:
+        await asyncio.to_thread(
+            subprocess.run,
+            ["sh", "tools/restore.sh", archive, name],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        conn = await asyncpg.connect(make_database_url(servers.admin_url, name))
+        try:
+            after = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+        finally:
+            await conn.close()
+        assert after == before
+        assert sum(after.values()) > 100
+    finally:
+        admin = await asyncpg.connect(servers.admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
