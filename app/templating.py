@@ -48,6 +48,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/admin", N_("Administration"), frozenset({roles.ADMIN})),
     ("/risks", N_("Risks"), roles.CAPABILITIES["platform.read"]),
     ("/key-persons", N_("Key persons"), roles.CAPABILITIES["platform.read"]),
+    ("/warnings", N_("Warnings"), roles.CAPABILITIES["platform.read"]),
 ]
 
 
@@ -55,10 +56,10 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
 ROLE_FIRST: dict[str, tuple[str, ...]] = {
     roles.GRID_WORKER: ("/tasks", "/visits", "/calls", "/mediations", "/households"),
     roles.COMMUNITY_STAFF: ("/tasks", "/mediations", "/review", "/visits"),
-    roles.STREET_LEADER: ("/review", "/overview", "/dashboard"),
+    roles.STREET_LEADER: ("/review", "/overview", "/warnings", "/dashboard"),
     roles.FRONT_DESK: ("/cases", "/lists"),
     roles.DEPARTMENT: ("/cases",),
-    roles.DISTRICT_LEADER: ("/overview", "/dashboard", "/cases", "/lists"),
+    roles.DISTRICT_LEADER: ("/overview", "/warnings", "/dashboard", "/cases", "/lists"),
     roles.SUPERVISOR: ("/cases", "/overview", "/dashboard"),
     roles.ADMIN: ("/admin",),
 }
