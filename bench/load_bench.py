@@ -927,8 +927,8 @@ def report(
                         "sends (first / resends)",
                         f"{burst.sends:,} / {burst.resends:,} — "
                         f"201 {burst.created:,}, 200 (already stored) {burst.replayed:,}, "
-                        f"failed {burst.failed} {burst.refused or ''}, "
-                        f"5xx/transport retries {burst.retries}",
+                        f"failed {burst.failed}{f' {burst.refused}' if burst.refused else ''}, "
+                        f"retries after a 5xx or transport error {burst.retries}",
                         "",
                     ],
                     [
