@@ -306,6 +306,26 @@ async def event_rows(case_id: int) -> list[dict]:
     for r in rows:
         if isinstance(r["data"], str):
             r["data"] = json.loads(r["data"])
+    if not rows or rows[0]["kind"] != "register":
+        # A matter loaded from outside the app (an import, a restore) may lack its
+        # registration event: its received time stands in, so it replays instead of failing.
+        received = await db.fetchrow(
+            "SELECT coalesce(received_at, created_at) AS at FROM petition_case WHERE id = {}",
+            case_id,
+        )
+        if received is not None:
+            rows.insert(
+                0,
+                {
+                    "kind": "register",
+                    "at": received["at"],
+                    "data": {},
+                    "actor_name": None,
+                    "role": None,
+                    "actor": None,
+                    "id": 0,
+                },
+            )
     return rows
 
 
@@ -739,10 +759,7 @@ async def _validate_dispatch(fields: dict) -> dict[str, str]:
 
 
 async def snapshot_of(case_id: int) -> tuple[CaseSnapshot, list[Event]]:
-    rows = await db.fetch(
-        'SELECT kind, at, data FROM case_event WHERE "case" = {} ORDER BY at, id', case_id
-    )
-    events = [_event(r) for r in rows]
+    events = [_event(r) for r in await event_rows(case_id)]
     return flow.replay(events), events
 
 
