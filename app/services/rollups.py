@@ -3,10 +3,18 @@
 * ``rollup_own(unit_id, day)`` — metrics of the records made at exactly that unit;
 * ``rollup_day(unit_id, day)`` — the unit's subtree: own + children's ``rollup_day``.
 
-Areas add metrics with :func:`register` (a :class:`MetricSource`: names + the SQL computing
-their per-unit-path per-day values); nothing else here changes. Every recompute is an upsert of
-numbers computed from the raw rows, so it is idempotent: running it twice, or killing it in the
-middle (its transaction rolls back, the dirty marks stay), leaves the same numbers.
+The core metrics (``app.db.rollups.tables.CORE``) are integer columns; areas add metrics with
+:func:`register` (a :class:`MetricSource`: names + the SQL computing their per-unit-path
+per-day values) and those not in ``CORE`` are stored in the JSONB ``metrics`` column, so
+nothing else here changes. A bucket whose numbers are all zero is not stored. Every recompute
+deletes the buckets it covers and inserts numbers computed from the raw rows, so it is
+idempotent: running it twice, or killing it in the middle (its transaction rolls back, the
+dirty marks stay), leaves the same numbers.
+
+30-day coverage: ``rollup_household`` keeps each household's latest visit day per unit path and
+``households_last_visited`` counts, per unit and day, the households whose latest visit is that
+day; the sum over the 30 days ending today is the number of distinct households visited in
+those 30 days (as of now; additive from grids to the district).
 
 History follows a moved unit: the org service rewrites the ``unit_path`` of the records, buckets
 are keyed by unit id, and :func:`_on_unit_moved` re-marks the old and new ancestors.
@@ -15,6 +23,7 @@ are keyed by unit id, and :func:`_on_unit_moved` re-marks the old and new ancest
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +35,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from app import db
+from app.db.rollups.tables import CORE
 from app.services import hooks
 
 log = logging.getLogger("fengqiao.rollups")
@@ -44,13 +54,16 @@ class MetricSource:
     and local day. Parameters: ``$1`` first day, ``$2`` last day (dates, inclusive), ``$3`` a
     ``text[]`` of unit paths to restrict to, or NULL for all. Every metric must be a count that
     adds up from children to parents. ``window_days``: a change on day D changes this source's
-    values on D .. D + window_days - 1 (e.g. 30-day coverage).
+    values on D .. D + window_days - 1. ``touch_sql``: optional SQL returning more
+    ``(unit_path, day)`` buckets a mark changes, given the marked buckets in the temporary
+    table ``_keys (unit_path, day)`` (e.g. a case action changes the bucket of its due day).
     """
 
     name: str
     metrics: tuple[str, ...]
     sql: str
     window_days: int = 1
+    touch_sql: str | None = None
 
 
 SOURCES: list[MetricSource] = []
@@ -66,6 +79,11 @@ def register(source: MetricSource) -> MetricSource:
 
 def metric_names() -> list[str]:
     return [m for s in SOURCES for m in s.metrics]
+
+
+def extra_names() -> list[str]:
+    """Registered metrics stored in the JSONB column (not core columns)."""
+    return [m for m in metric_names() if m not in CORE]
 
 
 def local_day(ts: str) -> str:
@@ -103,33 +121,14 @@ register(
     )
 )
 
-# Households visited in the 30 days ending each day. Each (household, visit day) covers the days
-# up to the next visit or 30 days, whichever is first; the intervals never overlap, so a running
-# sum of +1/-1 events per unit is the distinct count. Not computed for days after today.
+# Households whose latest visit (at that unit path) is on that day; read from the maintained
+# rollup_household (the rebuild refills it from the visits first, the recompute keeps it).
 register(
     MetricSource(
         "coverage",
-        ("households_visited_30d",),
-        f"""WITH hv AS (
-              SELECT DISTINCT unit_path, household, {local_day("visited_at")} AS d FROM visit
-              WHERE household IS NOT NULL AND {_PATHS}
-                AND visited_at >= ($1::date - 29)::timestamp AT TIME ZONE '{TZ}'
-                AND visited_at < ($2::date + 1)::timestamp AT TIME ZONE '{TZ}'),
-            iv AS (SELECT unit_path, d, LEAST(lead(d) OVER (PARTITION BY unit_path, household
-                                                             ORDER BY d), d + 30) AS e FROM hv),
-            ev AS (SELECT unit_path, day, sum(delta) AS delta FROM (
-                     SELECT unit_path, d AS day, 1 AS delta FROM iv
-                     UNION ALL SELECT unit_path, e, -1 FROM iv) x GROUP BY 1, 2),
-            cum AS (SELECT unit_path, day,
-                      sum(delta) OVER (PARTITION BY unit_path ORDER BY day) AS n,
-                      lead(day) OVER (PARTITION BY unit_path ORDER BY day) AS next_day FROM ev)
-            SELECT c.unit_path, g.day::date AS day, c.n
-            FROM cum c CROSS JOIN LATERAL generate_series(
-                GREATEST(c.day, $1::date),
-                LEAST(c.next_day - 1, $2::date, (now() AT TIME ZONE '{TZ}')::date),
-                interval '1 day') AS g(day)
-            WHERE c.n > 0""",
-        window_days=30,
+        ("households_last_visited",),
+        f"""SELECT unit_path, last_day AS day, count(*) FROM rollup_household
+            WHERE last_day BETWEEN $1::date AND $2::date AND {_PATHS} GROUP BY 1, 2""",
     )
 )
 
@@ -195,6 +194,95 @@ register(
 )
 
 
+# -- petition cases (DOMAIN.md §5; issue #6) ----------------------------------------------------
+# Each count lands on the day of the event that makes it count: registered / first-time on the
+# day received, accepted on the day of the first ``accept`` event (timely: within 15 days of
+# receipt, Art. 23, counted in calendar days), replied on the day of the first ``opinion`` (on
+# time: by the handling deadline, acceptance + 60 days + extensions, Art. 34, calendar days),
+# due / still open on the handling deadline's day (overdue open = due and not replied, for days
+# before today), evaluations on their day (satisfied = satisfied or basically satisfied), and
+# first-time matters resolved at once (初信初访一次性化解: replied, no 复查 requested, first
+# evaluation satisfied) on the day received. A case action marks its own day; ``touch_sql``
+# adds the other days of every case with an event on a marked day.
+
+
+def _case_facts(paths: str) -> str:
+    return f"""SELECT c.id, c.unit_path, {local_day("c.received_at")} AS recv,
+          'first_time' = ANY(c.tags) AS first_time, e.acc, e.rep, e.acc + 60 + e.ext AS due,
+          e.reviewed, e.first_eval
+        FROM petition_case c CROSS JOIN LATERAL (
+          SELECT min({local_day("at")}) FILTER (WHERE kind = 'accept') AS acc,
+                 min({local_day("at")}) FILTER (WHERE kind = 'opinion') AS rep,
+                 COALESCE(sum((data->>'days')::int) FILTER (WHERE kind = 'extend'), 0)::int AS ext,
+                 COALESCE(bool_or(kind = 'request_review'), false) AS reviewed,
+                 (array_agg(data->>'satisfaction' ORDER BY at)
+                    FILTER (WHERE kind = 'evaluate'))[1] AS first_eval
+          FROM case_event WHERE "case" = c.id) e
+        WHERE {paths}"""
+
+
+_CASES = _case_facts("($3::text[] IS NULL OR c.unit_path = ANY($3::text[]))")
+_SATISFIED = "('satisfied', 'basically')"
+
+_CASE_TOUCH = f"""SELECT f.unit_path, v.d FROM ({
+    _case_facts("c.unit_path IN (SELECT unit_path FROM _keys)")
+}) f
+    CROSS JOIN LATERAL (VALUES (f.recv), (f.acc), (f.rep), (f.due)) AS v(d)
+    WHERE v.d IS NOT NULL AND EXISTS (
+      SELECT 1 FROM _keys k WHERE k.unit_path = f.unit_path AND (k.day = f.recv OR EXISTS (
+        SELECT 1 FROM case_event e WHERE e."case" = f.id
+          AND e.at >= k.day::timestamp AT TIME ZONE '{TZ}'
+          AND e.at < (k.day + 1)::timestamp AT TIME ZONE '{TZ}')))"""
+
+register(
+    MetricSource(
+        "cases_received",
+        ("cases_registered", "cases_first_time", "cases_first_time_once"),
+        f"""SELECT unit_path, recv, count(*), count(*) FILTER (WHERE first_time),
+              count(*) FILTER (WHERE first_time AND rep IS NOT NULL AND NOT reviewed
+                               AND first_eval IN {_SATISFIED})
+            FROM ({_CASES}) f WHERE recv BETWEEN $1::date AND $2::date GROUP BY 1, 2""",
+        touch_sql=_CASE_TOUCH,
+    )
+)
+register(
+    MetricSource(
+        "cases_accepted",
+        ("cases_accepted", "cases_accepted_timely"),
+        f"""SELECT unit_path, acc, count(*), count(*) FILTER (WHERE acc <= recv + 15)
+            FROM ({_CASES}) f WHERE acc BETWEEN $1::date AND $2::date GROUP BY 1, 2""",
+    )
+)
+register(
+    MetricSource(
+        "cases_replied",
+        ("cases_replied", "cases_replied_on_time"),
+        f"""SELECT unit_path, rep, count(*), count(*) FILTER (WHERE rep <= due)
+            FROM ({_CASES}) f WHERE rep BETWEEN $1::date AND $2::date GROUP BY 1, 2""",
+    )
+)
+register(
+    MetricSource(
+        "cases_due",
+        ("cases_due", "cases_due_open"),
+        f"""SELECT unit_path, due, count(*), count(*) FILTER (WHERE rep IS NULL)
+            FROM ({_CASES}) f WHERE due BETWEEN $1::date AND $2::date GROUP BY 1, 2""",
+    )
+)
+register(
+    MetricSource(
+        "cases_evaluated",
+        ("cases_evaluated", "cases_satisfied"),
+        f"""SELECT c.unit_path, {local_day("e.at")}, count(*),
+              count(*) FILTER (WHERE e.data->>'satisfaction' IN {_SATISFIED})
+            FROM case_event e JOIN petition_case c ON c.id = e."case"
+            WHERE e.kind = 'evaluate' AND {_range("e.at")}
+              AND ($3::text[] IS NULL OR c.unit_path = ANY($3::text[]))
+            GROUP BY 1, 2""",
+    )
+)
+
+
 # -- SQL generation ----------------------------------------------------------------------------
 
 
@@ -207,92 +295,123 @@ def _json_object(pairs: list[tuple[str, str]]) -> str:
     return " || ".join(parts) if parts else "'{}'::jsonb"
 
 
-def _own_sql(keys_sql: str | None) -> str:
-    """Upsert ``rollup_own`` for the keys (``None``: every key any source yields)."""
-    ctes = []
-    joins = []
-    pairs = []
-    for i, source in enumerate(SOURCES):
+def _extras_json(alias: str, agg: bool = True) -> str:
+    """The JSONB of the (summed) extra metrics of ``alias`` rows (zeros left out)."""
+    ref = 'sum({a}."{n}")' if agg else '{a}."{n}"'
+    pairs = [(n, f"NULLIF({ref.format(a=alias, n=n)}, 0)") for n in extra_names()]
+    if not pairs:
+        return "'{}'::jsonb"
+    return f"jsonb_strip_nulls({_json_object(pairs)})"
+
+
+_COLS = ", ".join(CORE)
+
+
+def leaf_select(keys_sql: str | None = None) -> str:
+    """``unit_path, day, <CORE sums>, <extra sums>`` per unit path and day, from the raw rows.
+
+    One ``SELECT ... GROUP BY`` over the ``UNION ALL`` of the sources' own ``GROUP BY``s (each
+    padded with zeros to the full column list); rows only where some source has a record.
+    ``keys_sql`` restricts it to those ``(unit_path, day)`` keys.
+    """
+    extras = extra_names()
+    branches = []
+    for source in SOURCES:
         cols = ", ".join(f"m{j}" for j in range(len(source.metrics)))
-        ctes.append(f"s{i} (unit_path, day, {cols}) AS ({source.sql})")
-        joins.append(f"LEFT JOIN s{i} ON s{i}.unit_path = k.unit_path AND s{i}.day = k.day")
-        pairs += [(name, f"COALESCE(s{i}.m{j}, 0)") for j, name in enumerate(source.metrics)]
-    if keys_sql is None:
-        keys_sql = " UNION ".join(f"SELECT unit_path, day FROM s{i}" for i in range(len(SOURCES)))
+        pos = {name: f"s.m{j}::int" for j, name in enumerate(source.metrics)}
+        values = [f"{pos.get(n, '0')} AS {n}" for n in CORE]
+        values += [f'{pos.get(n, "0").replace("::int", "::bigint")} AS "{n}"' for n in extras]
+        branches.append(
+            f"SELECT s.unit_path, s.day, {', '.join(values)}"
+            f" FROM ({source.sql}) AS s(unit_path, day, {cols})"
+        )
+    sums = [f"sum({n})::int AS {n}" for n in CORE] + [f'sum("{n}") AS "{n}"' for n in extras]
+    where = f"WHERE (r.unit_path, r.day) IN ({keys_sql})" if keys_sql else ""
     return (
-        "WITH "
-        + ",\n".join(ctes)
-        + f",\nk AS ({keys_sql})\n"
-        + "INSERT INTO rollup_own (unit_id, day, metrics, as_of)\n"
-        + f"SELECT u.id, k.day, {_json_object(pairs)}, now()\n"
-        + "FROM k JOIN unit u ON u.path = k.unit_path\n"
-        + "\n".join(joins)
-        + "\nON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics,"
-        " as_of = EXCLUDED.as_of"
+        f"SELECT r.unit_path, r.day, {', '.join(sums)} FROM (\n"
+        + "\nUNION ALL\n".join(branches)
+        + f"\n) r {where} GROUP BY 1, 2"
     )
 
 
-def _sum_object() -> str:
-    """The summed metrics of rows ``r`` (each row's JSON expanded once by ``_expand``)."""
-    return _json_object([(n, f"COALESCE(sum(r.{n}), 0)") for n in metric_names()])
+def _own_sql(keys_sql: str | None) -> str:
+    """Insert ``rollup_own`` for the keys (``None``: every key any source yields)."""
+    return (
+        f"INSERT INTO rollup_own (unit_id, day, as_of, metrics, {_COLS})\n"
+        f"SELECT u.id, a.day, now(), {_extras_json('a', agg=False)}, "
+        + ", ".join(f"a.{n}" for n in CORE)
+        + f"\nFROM ({leaf_select(keys_sql)}) a JOIN unit u ON u.path = a.unit_path"
+    )
 
 
-def _expand(alias: str = "x.m") -> str:
-    cols = ", ".join(f"{n} bigint" for n in metric_names())
-    return f"LEFT JOIN LATERAL jsonb_to_record({alias}) AS r({cols}) ON true"
+def _extra_cols(alias: str) -> str:
+    return "".join(f", ({alias}.metrics->>'{n}')::bigint AS \"{n}\"" for n in extra_names())
 
 
-_DEPTH = "(length(u.path) - length(replace(u.path, '/', '')) - 1)"
+def _sum_insert(table: str, inner: str) -> str:
+    """Insert into ``table`` the sums per ``unit_id, day`` of the ``inner`` rows."""
+    return (
+        f"INSERT INTO {table} (unit_id, day, as_of, metrics, {_COLS})\n"
+        f"SELECT x.unit_id, x.day, now(), {_extras_json('x')}, "
+        + ", ".join(f"sum(x.{n})" for n in CORE)
+        + f"\nFROM ({inner}) x GROUP BY x.unit_id, x.day"
+    )
 
 
 def _parents_sql() -> str:
-    """Upsert ``rollup_day`` for the ``_anc`` rows of depth $1: own + children's totals."""
-    return f"""
-    INSERT INTO rollup_day (unit_id, day, metrics, as_of)
-    SELECT a.unit_id, a.day, {_sum_object()}, now()
-    FROM _anc a LEFT JOIN (
-        SELECT o.unit_id, o.day, o.metrics AS m
+    """Insert ``rollup_day`` for the ``_anc`` rows of depth $1: own + children's totals."""
+    cols_o = ", ".join(f"o.{n}" for n in CORE)
+    cols_d = ", ".join(f"d.{n}" for n in CORE)
+    inner = f"""
+        SELECT o.unit_id, o.day, {cols_o}{_extra_cols("o")}
         FROM _anc b JOIN rollup_own o ON o.unit_id = b.unit_id AND o.day = b.day
         WHERE b.depth = $1
         UNION ALL
-        SELECT c.parent, d.day, d.metrics
+        SELECT c.parent, d.day, {cols_d}{_extra_cols("d")}
         FROM _anc b JOIN unit c ON c.parent = b.unit_id
         JOIN rollup_day d ON d.unit_id = c.id AND d.day = b.day
-        WHERE b.depth = $1) x ON x.unit_id = a.unit_id AND x.day = a.day
-    {_expand()}
-    WHERE a.depth = $1
-    GROUP BY a.unit_id, a.day
-    ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
-    """
+        WHERE b.depth = $1"""
+    return _sum_insert("rollup_day", inner)
 
 
+_DEPTH = "(length(u.path) - length(replace(u.path, '/', '')) - 1)"
 _HAS_CHILDREN = "EXISTS (SELECT 1 FROM unit c WHERE c.parent = u.id)"
 
 
-def _rebuild_leaves_sql() -> str:
+_UNITS_SQL = f"""CREATE TEMP TABLE _u ON COMMIT DROP AS
+    SELECT u.id, u.parent, {_DEPTH} AS depth, NOT {_HAS_CHILDREN} AS leaf FROM unit u;
+    ANALYZE _u"""
+
+
+def _rebuild_leaves_sql(table: str = "rollup_day", own: str = "rollup_own") -> str:
     """``rollup_day`` of units without children is their own bucket (days $1..$2)."""
-    return f"""
-    INSERT INTO rollup_day (unit_id, day, metrics, as_of)
-    SELECT o.unit_id, o.day, o.metrics, now() FROM rollup_own o JOIN unit u ON u.id = o.unit_id
-    WHERE o.day BETWEEN $1 AND $2 AND NOT {_HAS_CHILDREN}
-    ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
-    """
+    return (
+        f"INSERT INTO {table} (unit_id, day, as_of, metrics, {_COLS})\n"
+        f"SELECT o.unit_id, o.day, now(), o.metrics, "
+        + ", ".join(f"o.{n}" for n in CORE)
+        + f"\nFROM {own} o JOIN _u ON _u.id = o.unit_id AND _u.leaf"
+        " WHERE o.day BETWEEN $1 AND $2"
+    )
 
 
-def _rebuild_parents_sql() -> str:
-    """Upsert ``rollup_day`` of units with children at depth $1, days $2..$3."""
-    return f"""
-    INSERT INTO rollup_day (unit_id, day, metrics, as_of)
-    SELECT x.unit_id, x.day, {_sum_object()}, now() FROM (
-        SELECT o.unit_id, o.day, o.metrics AS m FROM rollup_own o JOIN unit u ON u.id = o.unit_id
-        WHERE {_DEPTH} = $1 AND o.day BETWEEN $2 AND $3 AND {_HAS_CHILDREN}
+def _rebuild_parents_sql(table: str = "rollup_day", own: str = "rollup_own") -> str:
+    """Insert ``rollup_day`` of units with children at depth $1, days $2..$3: one statement
+    per tier, own buckets + the children's totals (the tier below, already written)."""
+    cols_o = ", ".join(f"o.{n}" for n in CORE)
+    cols_d = ", ".join(f"d.{n}" for n in CORE)
+    inner = f"""
+        SELECT o.unit_id, o.day, {cols_o}{_extra_cols("o")}
+        FROM {own} o JOIN _u ON _u.id = o.unit_id AND _u.depth = $1 AND NOT _u.leaf
+        WHERE o.day BETWEEN $2 AND $3
         UNION ALL
-        SELECT u.parent, d.day, d.metrics FROM rollup_day d JOIN unit u ON u.id = d.unit_id
-        WHERE {_DEPTH} = $1 + 1 AND d.day BETWEEN $2 AND $3) x
-    {_expand()}
-    GROUP BY x.unit_id, x.day
-    ON CONFLICT (unit_id, day) DO UPDATE SET metrics = EXCLUDED.metrics, as_of = EXCLUDED.as_of
-    """
+        SELECT _u.parent, d.day, {cols_d}{_extra_cols("d")}
+        FROM {table} d JOIN _u ON _u.id = d.unit_id AND _u.depth = $1 + 1
+        WHERE d.day BETWEEN $2 AND $3"""
+    return _sum_insert(table, inner)
+
+
+_HOUSEHOLDS_SQL = f"""SELECT unit_path, household, max({local_day("visited_at")})
+    FROM visit WHERE household IS NOT NULL GROUP BY 1, 2"""
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -346,13 +465,61 @@ async def process_dirty(limit: int = BATCH) -> int:
     return len(marks)
 
 
+_IN_DAY = (
+    f"v.visited_at >= k.day::timestamp AT TIME ZONE '{TZ}'"
+    f" AND v.visited_at < (k.day + 1)::timestamp AT TIME ZONE '{TZ}'"
+)
+
+
+async def _touch_households(conn: asyncpg.Connection) -> None:
+    """Refresh the latest visit day of every household a marked bucket may change.
+
+    Those with a visit in a marked bucket, and those whose stored latest visit is a marked
+    bucket (the visit may have moved or gone). The old and the new latest day join ``_keys``.
+    """
+    await conn.execute(
+        f"""INSERT INTO _hh (unit_path, household)
+            SELECT v.unit_path, v.household FROM _keys k
+            JOIN visit v ON v.unit_path = k.unit_path AND {_IN_DAY}
+            WHERE v.household IS NOT NULL
+            UNION
+            SELECT h.unit_path, h.household FROM _keys k
+            JOIN rollup_household h ON h.unit_path = k.unit_path AND h.last_day = k.day"""
+    )
+    await conn.execute(
+        f"""UPDATE _hh x SET
+              old_day = (SELECT h.last_day FROM rollup_household h
+                         WHERE h.unit_path = x.unit_path AND h.household = x.household),
+              new_day = (SELECT max({local_day("v.visited_at")}) FROM visit v
+                         WHERE v.household = x.household AND v.unit_path = x.unit_path)"""
+    )
+    await conn.execute(
+        """DELETE FROM rollup_household h USING _hh x
+           WHERE h.unit_path = x.unit_path AND h.household = x.household AND x.new_day IS NULL"""
+    )
+    await conn.execute(
+        """INSERT INTO rollup_household (unit_path, household, last_day)
+           SELECT unit_path, household, new_day FROM _hh WHERE new_day IS NOT NULL
+           ON CONFLICT (unit_path, household) DO UPDATE SET last_day = EXCLUDED.last_day"""
+    )
+    await conn.execute(
+        """INSERT INTO _keys SELECT unit_path, d FROM _hh
+             CROSS JOIN LATERAL (VALUES (old_day), (new_day)) AS v(d)
+           WHERE d IS NOT NULL AND old_day IS DISTINCT FROM new_day
+           ON CONFLICT DO NOTHING"""
+    )
+
+
 async def _recompute(conn: asyncpg.Connection, marks: list[Any]) -> None:
     await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _keys (unit_path text, day date) ON COMMIT DELETE ROWS;"
+        "CREATE TEMP TABLE IF NOT EXISTS _keys (unit_path text, day date,"
+        " PRIMARY KEY (unit_path, day)) ON COMMIT DELETE ROWS;"
         "CREATE TEMP TABLE IF NOT EXISTS _anc (unit_id int, day date, depth int)"
-        " ON COMMIT DELETE ROWS"
+        " ON COMMIT DELETE ROWS;"
+        "CREATE TEMP TABLE IF NOT EXISTS _hh (unit_path text, household int, old_day date,"
+        " new_day date) ON COMMIT DELETE ROWS"
     )
-    await conn.execute("TRUNCATE _keys, _anc")
+    await conn.execute("TRUNCATE _keys, _anc, _hh")
     last = max(today(), max(m["day"] for m in marks))
     await conn.execute(
         """INSERT INTO _keys SELECT DISTINCT m.unit_path, g.day::date
@@ -365,8 +532,17 @@ async def _recompute(conn: asyncpg.Connection, marks: list[Any]) -> None:
         last,
     )
     await conn.execute("ANALYZE _keys")
+    await _touch_households(conn)
+    for source in SOURCES:
+        if source.touch_sql:
+            await conn.execute(f"INSERT INTO _keys {source.touch_sql} ON CONFLICT DO NOTHING")
     bounds = await conn.fetchrow("SELECT min(day) lo, max(day) hi FROM _keys")
-    paths = sorted({m["unit_path"] for m in marks})
+    paths = [r["unit_path"] for r in await conn.fetch("SELECT DISTINCT unit_path FROM _keys")]
+    # Delete the covered buckets, insert the non-zero ones (an all-zero bucket is not stored).
+    await conn.execute(
+        "DELETE FROM rollup_own o USING _keys k JOIN unit u ON u.path = k.unit_path"
+        " WHERE o.unit_id = u.id AND o.day = k.day"
+    )
     await conn.execute(
         _own_sql("SELECT unit_path, day FROM _keys"), bounds["lo"], bounds["hi"], paths
     )
@@ -379,6 +555,9 @@ async def _recompute(conn: asyncpg.Connection, marks: list[Any]) -> None:
            JOIN unit u ON u.id = a.id"""
     )
     await conn.execute("ANALYZE _anc")
+    await conn.execute(
+        "DELETE FROM rollup_day d USING _anc a WHERE d.unit_id = a.unit_id AND d.day = a.day"
+    )
     depth = await conn.fetchval("SELECT max(depth) FROM _anc")
     sql = _parents_sql()
     for d in range(depth or 0, 0, -1):
@@ -410,15 +589,42 @@ def _parse(value: str | date | None, name: str) -> date | None:
         raise ValueError(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
+_BUCKET_TABLES = ("rollup_own", "rollup_day")
+
+
+async def _swap_in(conn: asyncpg.Connection) -> None:
+    """Replace the bucket tables by their freshly built ``_new`` twins (same transaction)."""
+    for t in _BUCKET_TABLES:
+        await conn.execute(
+            f"ALTER TABLE {t}_new ADD PRIMARY KEY (id);"
+            f"CREATE UNIQUE INDEX {t}_key_new ON {t}_new (unit_id, day);"
+            f"ALTER SEQUENCE {t}_id_seq OWNED BY {t}_new.id;"
+            f"DROP TABLE {t};"
+            f"ALTER TABLE {t}_new RENAME TO {t};"
+            f"ALTER INDEX {t}_new_pkey RENAME TO {t}_pkey;"
+            f"ALTER INDEX {t}_key_new RENAME TO {t}_key"
+        )
+    await conn.execute(
+        "CREATE INDEX rollup_day_day ON rollup_day (day); ANALYZE rollup_own, rollup_day"
+    )
+
+
 async def rebuild(date_from: str | date | None = None, date_to: str | date | None = None) -> dict:
     """Recompute every bucket of the range from the raw rows (default: all history to today).
 
-    One transaction: readers see the old numbers until it commits. Dirty marks are left for the
-    incremental job (recomputing them again is harmless).
+    One transaction: readers see the old numbers until it commits. When the range covers every
+    stored bucket (a full rebuild) the tables are built fresh without indexes and swapped in at
+    the end; otherwise the range's buckets are deleted and inserted again. Dirty marks are left
+    for the incremental job (recomputing them again is harmless).
     """
     lo = _parse(date_from, "from")
     hi = _parse(date_to, "to")
     started = time.monotonic()
+    steps: dict[str, float] = {}
+
+    def step(name: str) -> None:
+        steps[name] = round(time.monotonic() - started - sum(steps.values()), 3)
+
     async with _connection() as conn:
         if lo is None or hi is None:
             first, last = await conn.fetchrow(
@@ -429,6 +635,8 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
                     FROM call
                     UNION ALL SELECT min({local_day("held_at")}), max({local_day("held_at")})
                     FROM mediation
+                    UNION ALL SELECT min({local_day("received_at")}),
+                      CASE WHEN count(*) > 0 THEN current_date + 120 END FROM petition_case
                     UNION ALL SELECT min(due), max(due) FROM follow_up_task) x"""
             )
             hi = hi or max(last or today(), today())
@@ -438,15 +646,45 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
             await conn.execute("SET LOCAL jit = off")  # JIT compiling costs seconds here
-            await conn.execute("DELETE FROM rollup_own WHERE day BETWEEN $1 AND $2", lo, hi)
-            await conn.execute("DELETE FROM rollup_day WHERE day BETWEEN $1 AND $2", lo, hi)
-            await conn.execute(_own_sql(None), lo, hi, None)
-            depth = await conn.fetchval(f"SELECT max({_DEPTH}) FROM unit u")
-            await conn.execute(_rebuild_leaves_sql(), lo, hi)
-            sql = _rebuild_parents_sql()
+            await conn.execute("SET LOCAL work_mem = '256MB'")
+            # The households' latest visits first (the coverage source reads them).
+            await conn.execute("TRUNCATE rollup_household")
+            await conn.execute(
+                f"INSERT INTO rollup_household (unit_path, household, last_day) {_HOUSEHOLDS_SQL}"
+            )
+            await conn.execute("ANALYZE rollup_household")
+            step("households")
+            full = not await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM rollup_own WHERE day < $1 OR day > $2)"
+                " OR EXISTS (SELECT 1 FROM rollup_day WHERE day < $1 OR day > $2)",
+                lo,
+                hi,
+            )
+            own, day_t = ("rollup_own_new", "rollup_day_new") if full else _BUCKET_TABLES
+            if full:
+                for t in _BUCKET_TABLES:
+                    await conn.execute(
+                        f"CREATE TABLE {t}_new (LIKE {t} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                    )
+            else:
+                await conn.execute("DELETE FROM rollup_own WHERE day BETWEEN $1 AND $2", lo, hi)
+                await conn.execute("DELETE FROM rollup_day WHERE day BETWEEN $1 AND $2", lo, hi)
+            step("prepare")
+            await conn.execute(_own_sql(None).replace("rollup_own", own, 1), lo, hi, None)
+            step("leaves")
+            await conn.execute(_UNITS_SQL)
+            depth = await conn.fetchval("SELECT max(depth) FROM _u")
+            await conn.execute(_rebuild_leaves_sql(day_t, own), lo, hi)
+            await conn.execute(f"ANALYZE {day_t}")
+            step("leaf_totals")
+            sql = _rebuild_parents_sql(day_t, own)
             for d in range(depth or 0, 0, -1):
                 await conn.execute(sql, d, lo, hi)
+            step("parents")
+            if full:
+                await _swap_in(conn)
             await refresh_households(conn)
+            step("indexes_swap")
             buckets = await conn.fetchval(
                 "SELECT count(*) FROM rollup_day WHERE day BETWEEN $1 AND $2", lo, hi
             )
@@ -454,7 +692,9 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
         "from": lo.isoformat(),
         "to": hi.isoformat(),
         "buckets": buckets,
+        "full": full,
         "seconds": round(time.monotonic() - started, 3),
+        "steps": steps,
     }
 
 
@@ -489,12 +729,14 @@ async def _on_unit_moved(old_path: str, new_path: str) -> None:
     """History follows the unit: re-mark its days at the old parent and at the new place."""
     old_parent = old_path.rstrip("/").rsplit("/", 1)[0] + "/"
     unit_id = int(new_path.rstrip("/").rsplit("/", 1)[1])
-    await db.fetch(
-        "UPDATE rollup_dirty SET unit_path = {} || substr(unit_path, {}) WHERE unit_path LIKE {}",
-        new_path,
-        len(old_path) + 1,
-        old_path + "%",
-    )
+    for table in ("rollup_dirty", "rollup_household"):
+        await db.fetch(
+            f"UPDATE {table} SET unit_path = {{}} || substr(unit_path, {{}})"
+            " WHERE unit_path LIKE {}",
+            new_path,
+            len(old_path) + 1,
+            old_path + "%",
+        )
     await db.fetch(
         "INSERT INTO rollup_dirty (unit_path, day, marked_at)"
         " SELECT p.path, d.day, clock_timestamp() FROM rollup_day d,"
@@ -512,11 +754,22 @@ async def _on_unit_moved(old_path: str, new_path: str) -> None:
 # -- reads -------------------------------------------------------------------------------------
 
 
+def _row(r: Any) -> dict:
+    m = r["metrics"]
+    if isinstance(m, str):
+        m = json.loads(m)
+    return {
+        "day": r["day"],
+        "metrics": {**{n: r[n] for n in CORE}, **(m or {})},
+        "as_of": r["as_of"],
+    }
+
+
 async def series(unit_id: int, date_from: date, date_to: date) -> list[dict]:
     """Per-day metrics of the unit's subtree (days without a bucket are absent)."""
     rows = await db.fetch(
-        "SELECT day, metrics, as_of FROM rollup_day WHERE unit_id = {} AND day BETWEEN {} AND {}"
-        " ORDER BY day",
+        f"SELECT day, metrics, as_of, {_COLS} FROM rollup_day"
+        " WHERE unit_id = {} AND day BETWEEN {} AND {} ORDER BY day",
         unit_id,
         date_from,
         date_to,
@@ -524,19 +777,10 @@ async def series(unit_id: int, date_from: date, date_to: date) -> list[dict]:
     return [_row(r) for r in rows]
 
 
-def _row(r: dict) -> dict:
-    import json
-
-    m = r["metrics"]
-    if isinstance(m, str):
-        m = json.loads(m)
-    return {"day": r["day"], "metrics": m, "as_of": r["as_of"]}
-
-
 async def buckets(unit_ids: list[int], date_from: date, date_to: date) -> dict[int, list[dict]]:
     """Per-day buckets of several units (one query; reads roll-ups only)."""
     rows = await db.fetch(
-        "SELECT unit_id, day, metrics, as_of FROM rollup_day"
+        f"SELECT unit_id, day, metrics, as_of, {_COLS} FROM rollup_day"
         " WHERE unit_id = ANY({}::int[]) AND day BETWEEN {} AND {} ORDER BY day",
         unit_ids,
         date_from,
@@ -552,19 +796,20 @@ async def freshness(paths: list[str]) -> dict[str, dict]:
     """Per unit path: marks still pending in its subtree and the "as of" time of its numbers.
 
     As of: when nothing is pending, the last time the worker drained every mark; otherwise the
-    oldest pending mark (everything written before it is counted).
+    oldest pending mark (everything written before it is counted). The count is a range scan
+    of ``rollup_dirty_prefix`` (paths end in '/', and '/' + 1 = '0').
     """
     rows = await db.fetch(
-        "SELECT p.path, count(d.*) AS pending, min(d.marked_at) AS oldest"
-        " FROM unnest({}::text[]) AS p(path)"
-        " LEFT JOIN rollup_dirty d ON left(d.unit_path, length(p.path)) = p.path"
-        " GROUP BY p.path",
+        "SELECT p.path, x.pending, x.oldest, s.at AS drained"
+        " FROM unnest({}::text[]) AS p(path) CROSS JOIN LATERAL ("
+        "   SELECT count(*) AS pending, min(d.marked_at) AS oldest FROM rollup_dirty d"
+        "   WHERE d.unit_path ~>=~ p.path AND d.unit_path ~<~ (left(p.path, -1) || '0')) x"
+        " LEFT JOIN rollup_state s ON s.name = 'drained'",
         paths,
     )
-    drained = await db.fetchval("SELECT at FROM rollup_state WHERE name = 'drained'")
     out = {}
     for r in rows:
-        as_of = r["oldest"] if r["pending"] else drained
+        as_of = r["oldest"] if r["pending"] else r["drained"]
         out[r["path"]] = {"pending": r["pending"], "as_of": as_of}
     return out
 
@@ -582,12 +827,48 @@ async def households(unit_ids: list[int]) -> dict[int, int]:
 
 
 WINDOWS = (1, 7, 30)
+COVERAGE_DAYS = 30
+
+
+def _windows_sql() -> str:
+    """Per unit: every core count summed over each window ending $2, and what derives from them.
+
+    Overdue (follow-ups; cases due and not replied) counts days before $2 only. Coverage: the
+    households whose latest visit lies in the 30 days ending $2. Reads ``rollup_day`` only.
+    """
+    parts = []
+    for w in WINDOWS:
+        inside = f"day >= $2::date - {w - 1}"
+        for n in CORE:
+            parts.append(f"COALESCE(sum({n}) FILTER (WHERE {inside}), 0)::int AS w{w}_{n}")
+        parts.append(
+            f"COALESCE(sum(followups_due - followups_done_on_time)"
+            f" FILTER (WHERE {inside} AND day < $2), 0)::int AS w{w}_followups_overdue"
+        )
+    parts.append(
+        "COALESCE(sum(visits) FILTER (WHERE day BETWEEN $2::date - 13 AND $2::date - 7), 0)::int"
+        " AS prev7_visits"
+    )
+    parts.append(
+        f"COALESCE(sum(households_last_visited) FILTER (WHERE day >= $2::date - "
+        f"{COVERAGE_DAYS - 1}), 0)::int AS visited_30d"
+    )
+    parts.append(
+        "COALESCE(sum(cases_due_open) FILTER (WHERE day < $2), 0)::int AS cases_overdue_open"
+    )
+    # cases_due_open over every day before today (a case may be overdue for months).
+    return (
+        "SELECT unit_id, " + ", ".join(parts) + " FROM rollup_day"
+        " WHERE unit_id = ANY($1::int[]) AND (day BETWEEN $2::date - 29 AND $2::date"
+        " OR (day < $2::date - 29 AND cases_due_open > 0)) AND day <= $2::date GROUP BY unit_id"
+    )
 
 
 async def dashboard(unit: dict, children: list[dict], day: date | None = None) -> dict:
     """What the dashboard shows for ``unit`` and its children: windows, rates, trend, freshness.
 
-    Reads roll-up tables only (cost grows with units x days, not with records).
+    Reads roll-up tables only (cost grows with units x days, not with records): the windows
+    are summed in one SQL statement over the core columns.
     """
     from app.domain import metrics as f
 
@@ -595,39 +876,54 @@ async def dashboard(unit: dict, children: list[dict], day: date | None = None) -
     units = [unit, *children]
     ids = [u["id"] for u in units]
     start = window_start(day, 30)
-    by_unit = await buckets(ids, start - timedelta(days=7), day)
+    async with _connection() as conn:
+        sums = {r["unit_id"]: r for r in await conn.fetch(_windows_sql(), ids, day)}
+        extras: dict[int, list[tuple[date, dict]]] = {u: [] for u in ids}
+        if extra_names():
+            for r in await conn.fetch(
+                "SELECT unit_id, day, metrics FROM rollup_day WHERE unit_id = ANY($1::int[])"
+                " AND day BETWEEN $2 AND $3 AND metrics <> '{}'::jsonb",
+                ids,
+                start,
+                day,
+            ):
+                m = r["metrics"]
+                extras[r["unit_id"]].append((r["day"], json.loads(m) if isinstance(m, str) else m))
+        chart_rows = await conn.fetch(
+            "SELECT day, visits, calls, mediations FROM rollup_day"
+            " WHERE unit_id = $1 AND day BETWEEN $2 AND $3",
+            unit["id"],
+            start,
+            day,
+        )
     hh = await households(ids)
     fresh = await freshness([u["path"] for u in units])
     rows = []
     for u in units:
-        days = by_unit.get(u["id"], [])
+        s = sums.get(u["id"])
         row: dict[str, Any] = {"unit": u, "windows": {}}
         for w in WINDOWS:
             lo = window_start(day, w)
-            sums = f.sum_buckets(b["metrics"] for b in days if lo <= b["day"] <= day)
-            sums["followups_overdue"] = sum(
-                f.overdue(b["metrics"], b["day"], day) for b in days if lo <= b["day"] <= day
-            )
-            row["windows"][w] = {**sums, **f.derived(sums)}
-        prev = f.sum_buckets(
-            b["metrics"] for b in days if window_start(day, 14) <= b["day"] < window_start(day, 7)
-        )
-        row["trend"] = (row["windows"][7].get("visits", 0), prev.get("visits", 0))
-        latest = [b for b in days if b["day"] <= day]
-        visited_30d = latest[-1]["metrics"].get("households_visited_30d", 0) if latest else 0
+            win: dict[str, Any] = {n: (s[f"w{w}_{n}"] if s else 0) for n in CORE}
+            win.update(f.sum_buckets(m for d, m in extras[u["id"]] if lo <= d <= day))
+            win["followups_overdue"] = s[f"w{w}_followups_overdue"] if s else 0
+            row["windows"][w] = {**win, **f.derived(win)}
+        row["trend"] = (row["windows"][7]["visits"], s["prev7_visits"] if s else 0)
         row["households"] = hh.get(u["id"], 0)
-        row["visited_30d"] = visited_30d
-        row["coverage"] = f.coverage(visited_30d, row["households"])
+        row["visited_30d"] = s["visited_30d"] if s else 0
+        row["coverage"] = f.coverage(row["visited_30d"], row["households"])
+        row["cases_overdue_open"] = s["cases_overdue_open"] if s else 0
         row["pending"] = fresh.get(u["path"], {}).get("pending", 0)
         row["as_of"] = fresh.get(u["path"], {}).get("as_of")
         rows.append(row)
     series_days = [start + timedelta(days=i) for i in range(30)]
-    own = {b["day"]: b["metrics"] for b in by_unit.get(unit["id"], [])}
+    own = {r["day"]: r for r in chart_rows}
     chart = {
         "days": [d.isoformat() for d in series_days],
-        "visits": [own.get(d, {}).get("visits", 0) for d in series_days],
-        "calls": [own.get(d, {}).get("calls", 0) for d in series_days],
-        "mediations": [own.get(d, {}).get("mediations", 0) for d in series_days],
+        **{
+            k: [own[d][k] if d in own else 0 for d in series_days]
+            for k in ("visits", "calls", "mediations")
+        },
     }
     return {"day": day, "total": rows[0], "rows": rows[1:], "chart": chart}
 

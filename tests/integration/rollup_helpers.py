@@ -163,12 +163,37 @@ CHECKS = {
     "followups_due": (
         "SELECT count(*) FROM follow_up_task WHERE left(unit_path, length($1)) = $1 AND due = $2"
     ),
-    "households_visited_30d": (
-        "SELECT count(DISTINCT (unit_path, household)) FROM visit"
-        " WHERE left(unit_path, length($1)) = $1 AND household IS NOT NULL"
-        " AND (visited_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $2::date - 29 AND $2"
+    # Households (per unit path) whose latest visit there is on that day.
+    "households_last_visited": (
+        "SELECT count(*) FROM (SELECT unit_path, household,"
+        " max((visited_at AT TIME ZONE 'Asia/Shanghai')::date) AS last FROM visit"
+        " WHERE left(unit_path, length($1)) = $1 AND household IS NOT NULL GROUP BY 1, 2) x"
+        " WHERE last = $2"
     ),
 }
+
+VISITED_30D = (
+    "SELECT count(DISTINCT (unit_path, household)) FROM visit"
+    " WHERE left(unit_path, length($1)) = $1 AND household IS NOT NULL"
+    " AND (visited_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $2::date - 29 AND $2"
+)
+
+
+async def bucket(sql: asyncpg.Connection, unit_id: int, day: date) -> dict:
+    """The stored metrics of a ``rollup_day`` bucket (core columns + extras); {} if absent."""
+    from app.services import rollups
+
+    row = await sql.fetchrow(
+        f"SELECT metrics, {', '.join(rollups.CORE)} FROM rollup_day"
+        " WHERE unit_id = $1 AND day = $2",
+        unit_id,
+        day,
+    )
+    if row is None:
+        return {}
+    import json
+
+    return {**{n: row[n] for n in rollups.CORE}, **json.loads(row["metrics"])}
 
 
 async def compare(sql: asyncpg.Connection, rng: random.Random, samples: int = 40) -> int:
@@ -178,20 +203,28 @@ async def compare(sql: asyncpg.Connection, rng: random.Random, samples: int = 40
     for _ in range(samples):
         u = rng.choice(units)
         day = today() - timedelta(days=rng.randrange(45))
-        metrics = await sql.fetchval(
-            "SELECT metrics FROM rollup_day WHERE unit_id = $1 AND day = $2", u["id"], day
-        )
-        import json
-
-        got = json.loads(metrics) if metrics else {}
+        got = await bucket(sql, u["id"], day)
         for name, query in CHECKS.items():
             want = await sql.fetchval(query, u["path"], day)
             assert got.get(name, 0) == want, (name, u["path"], day, got.get(name), want)
             checked += 1
+    # 30-day coverage as the dashboard reads it (roll-ups only) equals the distinct count.
+    from app.services import rollups
+
+    for u in rng.sample(list(units), min(len(units), 10)):
+        want = await sql.fetchval(VISITED_30D, u["path"], today())
+        got = await sql.fetchval(
+            "SELECT COALESCE(sum(households_last_visited), 0) FROM rollup_day"
+            " WHERE unit_id = $1 AND day BETWEEN $2::date - 29 AND $2",
+            u["id"],
+            today(),
+        )
+        assert got == want, ("visited_30d", u["path"], got, want)
+        assert rollups.COVERAGE_DAYS == 30
     # The district total for every day equals the raw count.
     root = await sql.fetchrow("SELECT id, path FROM unit WHERE parent IS NULL")
     rows = await sql.fetch(
-        "SELECT day, (metrics->>'visits')::int AS v FROM rollup_day WHERE unit_id = $1", root["id"]
+        "SELECT day, visits AS v FROM rollup_day WHERE unit_id = $1", root["id"]
     )
     by_day = {r["day"]: r["v"] for r in rows}
     raw = await sql.fetch(
@@ -207,10 +240,12 @@ async def snapshot(sql: asyncpg.Connection) -> dict:
     """Every non-zero bucket (an all-zero bucket and a missing one mean the same numbers)."""
     import json
 
-    rows = await sql.fetch("SELECT unit_id, day, metrics FROM rollup_day")
+    from app.services import rollups
+
+    rows = await sql.fetch(f"SELECT unit_id, day, metrics, {', '.join(rollups.CORE)} FROM rollup_day")
     out = {}
     for r in rows:
-        m = json.loads(r["metrics"])
+        m = {**{n: r[n] for n in rollups.CORE}, **json.loads(r["metrics"])}
         if any(m.values()):
             out[(r["unit_id"], r["day"])] = m
     return out

@@ -56,18 +56,30 @@ def test_another_area_registers_metrics_without_editing_the_core():
 
     source = rollups.MetricSource(
         "test_cases",
-        ("cases_registered",),
+        ("test_extra_count",),
         "SELECT unit_path, current_date AS day, 0 FROM unit WHERE false",
     )
     try:
         rollups.register(source)
-        assert "cases_registered" in rollups.metric_names()
+        assert "test_extra_count" in rollups.metric_names()
+        # Not a core column: stored in the JSONB of the bucket, summed into the parents.
+        assert "test_extra_count" in rollups.extra_names()
         sql = rollups._own_sql(None)
-        assert "'cases_registered'" in sql
-        assert "'cases_registered'" in rollups._parents_sql()
+        assert "'test_extra_count'" in sql
+        assert "'test_extra_count'" in rollups._parents_sql()
     finally:
         rollups.SOURCES[:] = [s for s in rollups.SOURCES if s.name != "test_cases"]
-    assert "cases_registered" not in rollups.metric_names()
+    assert "test_extra_count" not in rollups.metric_names()
+
+
+def test_core_metrics_are_columns_and_every_core_source_maps_to_them():
+    from app.db.rollups.tables import CORE, RollupDay
+    from app.services import rollups
+
+    columns = {c._meta.name for c in RollupDay._meta.columns}
+    assert set(CORE) <= columns
+    core_sources = [s for s in rollups.SOURCES if set(s.metrics) <= set(CORE)]
+    assert {m for s in core_sources for m in s.metrics} == set(CORE)
 
 
 def test_json_object_is_chunked_below_the_argument_limit():
