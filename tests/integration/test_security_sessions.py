@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import re
 from urllib.parse import urlencode
 
@@ -335,3 +336,57 @@ async def test_household_phones_are_masked_in_the_list_and_the_picker(as_user):
         text = (await s.get(url)).text
         assert phone not in text, url
     assert "137****2222" in (await s.get("/households")).text
+
+
+async def test_key_person_id_and_phone_stay_masked_reveal_and_export_are_audited(as_user, sql):
+    s = await as_user("community")
+    page = (await s.get("/key-persons/new")).text
+    unit_id = re.search(r'name="unit_id".*?<option value="(\d+)"', page, re.S).group(1)
+    phone = "13698765432"
+    created = await s.post_form(
+        "/key-persons",
+        {
+            "name": "隐私重点人",
+            "id_number": VALID_ID,
+            "phone": phone,
+            "category": "repeat",
+            "risk_level": "high",
+            "unit_id": unit_id,
+        },
+    )
+    assert created.status_code == 303, created.text[:500]
+    person_id = int(re.search(r"/key-persons/(\d+)", created.headers["location"]).group(1))
+    leaks = []
+    for url in (
+        "/key-persons",
+        f"/key-persons/{person_id}",
+        f"/key-persons/{person_id}/edit",
+        "/api/v1/key-persons",
+        f"/api/v1/key-persons/{person_id}",
+    ):
+        text = (await s.get(url)).text
+        # The edit form carries the full name (to edit it); reported as a finding: unaudited.
+        secrets_ = (phone, VALID_ID) if url.endswith("/edit") else (phone, VALID_ID, "隐私重点人")
+        leaks += [(url, x) for x in secrets_ if x in text]
+    export = await s.get("/key-persons/export")
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(export.content))
+    values = {str(c.value) for row in wb.worksheets[0].iter_rows() for c in row}
+    leaks += [("export", x) for x in (phone, VALID_ID, "隐私重点人") if x in values]
+    assert leaks == []
+
+    async def audits(action: str) -> int:
+        return await sql.fetchval("SELECT count(*) FROM audit_event WHERE action = $1", action)
+
+    exports = await audits("key_person.export")
+    await s.get("/key-persons/export")
+    assert await audits("key_person.export") == exports + 1
+    reveals = await audits("key_person.reveal")
+    full = await s.post_form(f"/key-persons/{person_id}/reveal", {}, htmx=True)
+    assert full.status_code == 200 and phone in full.text and VALID_ID in full.text
+    assert "no-store" in full.headers.get("cache-control", "")
+    assert await audits("key_person.reveal") == reveals + 1
+    outsider = await as_user("grid2")
+    response = await outsider.post_form(f"/key-persons/{person_id}/reveal", {})
+    assert response.status_code in (403, 404)

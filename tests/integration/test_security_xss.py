@@ -453,3 +453,43 @@ def test_workbook_cells_starting_with_formula_characters_stay_text(value):
     assert ws["A2"].data_type == "s" and ws["A2"].value == value
     assert ws["B2"].value == -5 and ws["B2"].data_type == "n"  # numbers stay numbers
     assert ws["A3"].value == "plain"
+
+
+async def test_key_persons_form_reveal_api_and_export(as_user):
+    s = await as_user("community")
+    page = (await s.get("/key-persons/new")).text
+    unit_id = re.search(r'name="unit_id".*?<option value="(\d+)"', page, re.S).group(1)
+    ids = []
+    for i, _ in enumerate(PAYLOADS):
+        response = await s.post_form(
+            "/key-persons",
+            {
+                "name": tagged(i, "name")[:100],
+                "address": tagged(i, "address"),
+                "category": "repeat",
+                "risk_level": "medium",
+                "unit_id": unit_id,
+                "leader": tagged(i, "leader")[:100],
+                "measures": tagged(i, "measures"),
+                "note": tagged(i, "note"),
+            },
+        )
+        assert response.status_code == 303, response.text[:600]
+        ids.append(_id_from(response))
+    urls = ["/key-persons", "/api/v1/key-persons"]
+    for p in ids:
+        urls += [f"/key-persons/{p}", f"/key-persons/{p}/edit", f"/api/v1/key-persons/{p}"]
+    problems, bodies = await render_all(s, urls)
+    for p in ids:
+        for htmx in (True, False):
+            response = await s.post_form(f"/key-persons/{p}/reveal", {}, htmx=htmx)
+            assert response.status_code == 200
+            problems += html_problems(f"/key-persons/{p}/reveal htmx={htmx}", response)
+    assert problems == []
+    assert ESCAPED_MARK in bodies[f"/key-persons/{ids[0]}"]
+    export = await s.get("/key-persons/export")
+    assert export.status_code == 200
+    wb = load_workbook(io.BytesIO(export.content))
+    cells = [c for row in wb.worksheets[0].iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert tagged(0, "measures") in {c.value for c in cells}
