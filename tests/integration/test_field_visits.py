@@ -249,7 +249,14 @@ async def test_street_reviews_and_sends_back_and_the_author_sees_why(as_user, sq
     visit_id = int(response.headers["location"].rsplit("/", 1)[1])
     street = await as_user("street")
     queue = await street.get("/review")
-    assert queue.status_code == 200 and "待审阅的走访" in queue.text
+    pending = await sql.fetchval(
+        "SELECT count(*) FROM visit WHERE review_state = 'pending'"
+        " AND unit_path LIKE (SELECT path FROM unit WHERE code = 'DS') || '%'"
+    )
+    # The queue shows the count; the newest page holds the record unless other tests of the
+    # session have logged later visits in the street, in which case "more" leads to it.
+    assert queue.status_code == 200 and f"({pending})" in queue.text
+    assert "待审阅的走访" in queue.text or "/visits?review=pending" in queue.text
     refused = await street.post_form(
         f"/visits/{visit_id}/review", {"action": "returned"}, htmx=True
     )
