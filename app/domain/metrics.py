@@ -72,6 +72,26 @@ def overdue(m: Mapping[str, float], day: date, today: date) -> float:
     return max(m.get("followups_due", 0) - m.get("followups_done_on_time", 0), 0)
 
 
+def accepted_timely_rate(m: Mapping[str, float]) -> float | None:
+    """及时受理率: cases accepted within 15 days of receipt / cases accepted."""
+    return ratio(m.get("cases_accepted_timely", 0), m.get("cases_accepted", 0))
+
+
+def replied_on_time_rate(m: Mapping[str, float]) -> float | None:
+    """按期办结率: cases answered by their handling deadline / cases answered."""
+    return ratio(m.get("cases_replied_on_time", 0), m.get("cases_replied", 0))
+
+
+def case_satisfaction_rate(m: Mapping[str, float]) -> float | None:
+    """Cases: evaluations satisfied or basically satisfied / evaluations."""
+    return ratio(m.get("cases_satisfied", 0), m.get("cases_evaluated", 0))
+
+
+def first_time_once_rate(m: Mapping[str, float]) -> float | None:
+    """初信初访一次性化解率: first-time matters resolved at once / first-time matters."""
+    return ratio(m.get("cases_first_time_once", 0), m.get("cases_first_time", 0))
+
+
 def derived(m: Mapping[str, float]) -> dict[str, float | None]:
     """All rates of a summed window."""
     return {
@@ -79,6 +99,10 @@ def derived(m: Mapping[str, float]) -> dict[str, float | None]:
         "satisfaction_rate": satisfaction_rate(m),
         "mediation_success_rate": mediation_success_rate(m),
         "resolved_locally_rate": resolved_locally_rate(m),
+        "accepted_timely_rate": accepted_timely_rate(m),
+        "replied_on_time_rate": replied_on_time_rate(m),
+        "case_satisfaction_rate": case_satisfaction_rate(m),
+        "first_time_once_rate": first_time_once_rate(m),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -10,7 +11,9 @@ from litestar.response import Template
 
 from app.domain import metrics as f
 from app.i18n import N_, gettext
-from app.services import org, rollups, spreadsheets
+from app.services import org, outbox, rollups, spreadsheets
+from app.services.auth import CurrentUser
+from app.services.home import Panel, panel_source
 from app.templating import local_time
 from app.web import not_found, page, require_user
 
@@ -41,6 +44,12 @@ async def _data(request: Request) -> tuple[dict, dict]:
     return unit, await rollups.dashboard(unit, children)
 
 
+async def phones_of(user, unit: dict) -> dict:
+    """Records still held on phones of users in ``unit``'s subtree (their last heartbeat)."""
+    scope = dataclasses.replace(user.scope, unit_id=unit["id"], unit_path=unit["path"])
+    return await outbox.pending_on_phones(scope)
+
+
 def _breadcrumbs(unit: dict, scope_path: str | None, names: dict[int, str]) -> list[dict]:
     ids = [int(x) for x in unit["path"].strip("/").split("/")]
     crumbs = []
@@ -66,6 +75,7 @@ async def dashboard(request: Request) -> Template | Response:
         request,
         unit=unit,
         data=data,
+        phones=await phones_of(user, unit),
         crumbs=_breadcrumbs(unit, user.unit_path, names),
         chart_json=json.dumps(
             {
@@ -109,6 +119,10 @@ COLUMNS = (
     "local_rate_30d",
     "followups_due_7d",
     "overdue_30d",
+    "cases_30d",
+    "accepted_timely_30d",
+    "replied_on_time_30d",
+    "cases_overdue_open",
     "pending_marks",
     "as_of",
 )
@@ -139,6 +153,10 @@ def table_rows(data: dict) -> list[list]:
                 f.percent(w30["resolved_locally_rate"]),
                 w7.get("followups_due", 0),
                 w30.get("followups_overdue", 0),
+                w30.get("cases_registered", 0),
+                f.percent(w30["accepted_timely_rate"]),
+                f.percent(w30["replied_on_time_rate"]),
+                row.get("cases_overdue_open", 0),
                 row["pending"],
                 local_time(row["as_of"], "%Y-%m-%d %H:%M:%S"),
             ]
@@ -165,6 +183,10 @@ HEADERS = {
     "local_rate_30d": N_("Resolved at street tier or below"),
     "followups_due_7d": N_("Follow-ups due 7 days"),
     "overdue_30d": N_("Follow-ups overdue 30 days"),
+    "cases_30d": N_("Cases registered 30 days"),
+    "accepted_timely_30d": N_("Accepted within 15 days"),
+    "replied_on_time_30d": N_("Answered on time"),
+    "cases_overdue_open": N_("Cases overdue and unanswered"),
     "pending_marks": N_("Pending updates"),
     "as_of": N_("As of"),
 }
@@ -178,6 +200,26 @@ def _xlsx(unit: dict, data: dict) -> Response:
         content,
         media_type=XLSX,
         headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+LEADERS = frozenset({"district_leader", "street_leader", "supervisor"})
+
+
+@panel_source
+async def headline_panel(user: CurrentUser) -> Panel | None:
+    """Leaders' home page: today's headline numbers of their unit and as of when."""
+    if user.role not in LEADERS or user.unit_id is None:
+        return None
+    unit = await org.unit_in_scope(user.scope, user.unit_id)
+    if unit is None:
+        return None
+    data = await rollups.dashboard(unit, [])
+    return Panel(
+        N_("Today's numbers"),
+        "dashboard/_panel.html",
+        {"unit": unit, "total": data["total"], "pct": f.percent},
+        order=5,
     )
 
 

@@ -49,6 +49,7 @@ async def list_rollups(request: Request) -> Response:
     rows = await rollups.series(unit["id"], day_from, day_to)
     fresh = (await rollups.freshness([unit["path"]]))[unit["path"]]
     households = (await rollups.households([unit["id"]])).get(unit["id"], 0)
+    now = (await rollups.dashboard(unit, []))["total"]
     return Response(
         {
             "unit": {"id": unit["id"], "name": unit["name"], "tier": unit["tier"]},
@@ -57,6 +58,10 @@ async def list_rollups(request: Request) -> Response:
             "as_of": fresh["as_of"].isoformat() if fresh["as_of"] else None,
             "pending": fresh["pending"],
             "households": households,
+            # As of now (not per day): households visited in the 30 days ending today, and
+            # petition cases past their handling deadline without an answer.
+            "visited_30d": now["visited_30d"],
+            "cases_overdue_open": now["cases_overdue_open"],
             "metrics": rollups.metric_names(),
             "days": [
                 {

@@ -22,6 +22,7 @@ are keyed by unit id, and :func:`_on_unit_moved` re-marks the old and new ancest
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -568,11 +569,18 @@ async def drain(max_seconds: float = 60.0) -> int:
     """Process dirty marks until none is left (or time is up); return how many."""
     total = 0
     started = time.monotonic()
+    idle = 0
     while True:
         n = await process_dirty()
         total += n
-        if n == 0 or time.monotonic() - started > max_seconds:
+        if time.monotonic() - started > max_seconds:
             return total
+        if n == 0:
+            # Marks locked by writers still committing are skipped; look again shortly.
+            idle += 1
+            if idle > 10 or not await db.fetchval("SELECT EXISTS (SELECT 1 FROM rollup_dirty)"):
+                return total
+            await asyncio.sleep(0.2)
 
 
 # -- rebuild -----------------------------------------------------------------------------------

@@ -98,16 +98,18 @@ async def random_writes(
                     rng.choice(SATISFACTION),
                 )
             if rng.random() < 0.2:
+                outcome = rng.choice(MED_OUTCOMES)
                 await sql.execute(
                     "INSERT INTO mediation (client_uuid, author, venue_unit, unit_path, held_at,"
-                    " dispute_type, outcome, created_at, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, 'neighbour', $6, now(), now())",
+                    " dispute_type, outcome, agreement_signed_on, created_at, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, 'neighbour', $6, $7, now(), now())",
                     uuid.uuid4(),
                     who,
                     u["id"],
                     u["path"],
                     at(day, rng),
-                    rng.choice(MED_OUTCOMES),
+                    outcome,
+                    day if outcome == "agreed_written" else None,  # as the form requires
                 )
             if rng.random() < 0.2:
                 due = day + timedelta(days=rng.randrange(-3, 10))
@@ -223,9 +225,7 @@ async def compare(sql: asyncpg.Connection, rng: random.Random, samples: int = 40
         assert rollups.COVERAGE_DAYS == 30
     # The district total for every day equals the raw count.
     root = await sql.fetchrow("SELECT id, path FROM unit WHERE parent IS NULL")
-    rows = await sql.fetch(
-        "SELECT day, visits AS v FROM rollup_day WHERE unit_id = $1", root["id"]
-    )
+    rows = await sql.fetch("SELECT day, visits AS v FROM rollup_day WHERE unit_id = $1", root["id"])
     by_day = {r["day"]: r["v"] for r in rows}
     raw = await sql.fetch(
         "SELECT (visited_at AT TIME ZONE 'Asia/Shanghai')::date AS day, count(*) AS v"
@@ -242,7 +242,8 @@ async def snapshot(sql: asyncpg.Connection) -> dict:
 
     from app.services import rollups
 
-    rows = await sql.fetch(f"SELECT unit_id, day, metrics, {', '.join(rollups.CORE)} FROM rollup_day")
+    cols = ", ".join(rollups.CORE)
+    rows = await sql.fetch(f"SELECT unit_id, day, metrics, {cols} FROM rollup_day")
     out = {}
     for r in rows:
         m = {**{n: r[n] for n in rollups.CORE}, **json.loads(r["metrics"])}

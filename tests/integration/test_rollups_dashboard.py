@@ -125,3 +125,46 @@ async def test_dashboard_table_downloads_as_xlsx(as_user):
     ws = wb.active
     assert ws.max_row >= 2
     assert ws.cell(1, 1).value
+
+
+async def test_dashboard_says_how_many_records_wait_on_phones_in_the_unit(as_user, sql):
+    street = await as_user("street")
+    grid_user = await sql.fetchrow(
+        "SELECT a.id, u.path FROM app_user a JOIN unit u ON u.id = a.unit WHERE a.username = 'grid'"
+    )
+    other = await sql.fetchrow(
+        "SELECT u.path FROM unit u JOIN app_user a ON a.unit = u.id WHERE a.username = 'street'"
+    )
+    assert grid_user["path"].startswith(other["path"])
+    await sql.execute("DELETE FROM outbox_heartbeat")
+    for i, pending in enumerate((3, 4)):
+        await sql.execute(
+            'INSERT INTO outbox_heartbeat (device_key, "user", device_id, unit_path, pending,'
+            " oldest_at, reported_at) VALUES ($1, $2, $3, $4, $5, now(), now())",
+            f"{grid_user['id']}:phone-{i}xxxx",
+            grid_user["id"],
+            f"phone-{i}xxxx",
+            grid_user["path"],
+            pending,
+        )
+    try:
+        page = await street.get("/dashboard")
+        assert page.status_code == 200
+        text = page.text
+        assert ("7 records still waiting on 2 phones" in text) or (
+            "还有 7 条记录在 2 部手机上等待上传" in text
+        ), text[text.find('id="dash-phones"') - 10 : text.find('id="dash-phones"') + 200]
+    finally:
+        await sql.execute("DELETE FROM outbox_heartbeat")
+    page = await street.get("/dashboard")
+    assert "7 records" not in page.text and "7 条记录" not in page.text
+
+
+async def test_leader_home_shows_todays_numbers_with_their_as_of_time(as_user):
+    leader = await as_user("leader")
+    home = await leader.get("/")
+    assert home.status_code == 200
+    assert ("Today's numbers" in home.text) or ("今日数据" in home.text)
+    assert 'class="dash-panel"' in home.text
+    grid = await as_user("grid")
+    assert 'class="dash-panel"' not in (await grid.get("/")).text
