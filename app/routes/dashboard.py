@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from app.domain import metrics as f
 from app.i18n import N_, gettext
-from app.services import org, outbox, rollups, spreadsheets
+from app.services import marks, org, outbox, rollups, spreadsheets
 from app.services.auth import CurrentUser
 from app.services.home import Panel, panel_source
 from app.templating import local_time
@@ -61,7 +61,18 @@ def _breadcrumbs(unit: dict, scope_path: str | None, names: dict[int, str]) -> l
     return crumbs
 
 
-@get("/dashboard", opt=OPT, include_in_schema=False)
+class _get_with_settings(get):
+    """``@get`` that also hands the app's settings to the roll-up triggers when the app is
+    built (``marks.wake()`` then defers by ``Settings.rollup_defer_seconds`` of *this* app)."""
+
+    def on_registration(self, app) -> None:  # noqa: ANN001 - Litestar's signature
+        super().on_registration(app)
+        settings = getattr(app.state, "settings", None)
+        if settings is not None:
+            marks.configure(settings.rollup_defer_seconds)
+
+
+@_get_with_settings("/dashboard", opt=OPT, include_in_schema=False)
 async def dashboard(request: Request) -> Template | Response:
     user = require_user(request)
     unit, data = await _data(request)

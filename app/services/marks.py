@@ -39,23 +39,51 @@ async def mark_dirty(unit_path: str, day: date) -> None:
         await wake()
 
 
-async def wake() -> bool:
+_defer: float | None = None
+
+
+def configure(defer_seconds: float | None) -> None:
+    """Use the app's ``Settings.rollup_defer_seconds`` for wake-ups (set when the app is built;
+    see ``app.routes.dashboard``). Unconfigured (worker, CLI): read from the environment."""
+    global _defer
+    _defer = defer_seconds
+
+
+async def wake(defer: float | None = None) -> bool:
     """Enqueue the (deduplicated, slightly deferred) wake-up job; never raises.
 
     The job id changes every ``rollup_defer_seconds`` so a burst of writes coalesces into one
     job per window, while a write arriving during a running job still gets a job of its own.
+
+    In process, a window already enqueued is not enqueued again (arq would refuse its job id
+    anyway): one Redis enqueue per process per window, not one per write. A failed enqueue is
+    not remembered, so the next write retries; the durable mark and the sweep stay the net.
     """
+    global _woken
     from app.services import jobs
 
-    defer = _defer_seconds()
+    defer = defer if defer is not None else _defer_seconds()
     window = int(time.time() // max(defer, 0.2))
+    key = (f"rollup-wake:{window}", defer, jobs._pool)
+    if _woken is not None and _woken[:2] == key[:2] and _woken[2] is jobs._pool:
+        return True
     try:
-        return await jobs.enqueue(WAKE_JOB, _job_id=f"rollup-wake:{window}", _defer_by=defer)
+        ok = await jobs.enqueue(WAKE_JOB, _job_id=key[0], _defer_by=defer)
     except Exception:  # pragma: no cover - enqueue already swallows Redis errors
         return False
+    if ok:
+        _woken = (key[0], defer, jobs._pool)  # the connection it went out on
+    return ok
+
+
+#: (job id, defer, queue connection) of this process's last enqueued wake-up (see ``wake``);
+#: a new connection (queue reopened, or dropped after an error) enqueues again.
+_woken: tuple | None = None
 
 
 def _defer_seconds() -> float:
+    if _defer is not None:
+        return _defer
     try:
         from app.settings import Settings
 

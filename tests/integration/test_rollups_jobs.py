@@ -6,9 +6,16 @@ import asyncio
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import httpx
 
 from tests.integration import rollup_helpers as h
 from tests.support import ROOT, run_worker_burst
@@ -52,6 +59,104 @@ async def test_redis_down_during_writes_catches_up_on_the_sweep(sql, servers):
     await _sweep(servers)
     assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") == 0
     await h.compare(sql, rng)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_redis_down_http_writes_mark_buckets_and_numbers_catch_up(sql, servers):
+    """``fengqiao serve`` pointed at a dead Redis (a unix socket nobody listens on): visits
+    posted over HTTP are stored and mark their buckets, no wake-up reaches the queue, and the
+    sweep (Redis back) makes the roll-ups equal the raw counts."""
+    dead = Path(tempfile.mkdtemp(prefix="fq-ru-")) / "no-redis.sock"
+    port = _free_port()
+    env = _env(servers)
+    env.update(REDIS_URL=f"unix://{dead}", PYTHONUNBUFFERED="1")
+    log = Path(tempfile.mkstemp(prefix="fq-ru-serve-", suffix=".log")[1])
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as c:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                try:
+                    health = await c.get("/healthz")
+                    if health.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                await asyncio.sleep(0.2)
+            assert health.json()["redis"] == "down"
+            await c.get("/login")
+            r = await c.post("/login", data={"username": "grid", "password": "fengqiao-demo"})
+            assert r.status_code == 303, r.text[:300]
+            grid = await sql.fetchrow(
+                "SELECT u.id, u.path FROM unit u JOIN app_user a ON a.unit = u.id"
+                " WHERE a.username = 'grid'"
+            )
+            today = h.today()
+            before = await sql.fetchval(
+                "SELECT COALESCE(sum(visits), 0) FROM rollup_day WHERE unit_id = $1 AND day = $2",
+                grid["id"],
+                today,
+            )
+            await asyncio.to_thread(run_worker_burst, servers)  # drain anything earlier
+            await _sweep(servers)
+            for i in range(3):
+                r = await c.post(
+                    "/api/v1/visits",
+                    json={
+                        "client_uuid": str(uuid.uuid4()),
+                        "kind": "door",
+                        "visited_at": datetime.now(h.LOCAL).isoformat(),
+                        "address": f"redis-down test {i}",
+                        "summary": "redis is down",
+                        "mood": "calm",
+                    },
+                    headers={"x-csrftoken": c.cookies.get("csrftoken", "")},
+                )
+                assert r.status_code == 201, r.text
+        assert await sql.fetchval(
+            "SELECT count(*) FROM rollup_dirty WHERE unit_path = $1 AND day = $2",
+            grid["path"],
+            today,
+        )
+        # Nothing reached the queue: a worker run without the sweep leaves the marks.
+        await asyncio.to_thread(run_worker_burst, servers)
+        assert await sql.fetchval(
+            "SELECT count(*) FROM rollup_dirty WHERE unit_path = $1", grid["path"]
+        )
+        await _sweep(servers)
+        assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") == 0
+        after = await sql.fetchval(
+            "SELECT visits FROM rollup_day WHERE unit_id = $1 AND day = $2", grid["id"], today
+        )
+        raw = await sql.fetchval(
+            "SELECT count(*) FROM visit WHERE unit_path = $1"
+            " AND (visited_at AT TIME ZONE 'Asia/Shanghai')::date = $2",
+            grid["path"],
+            today,
+        )
+        assert after == raw == before + 3
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 async def test_running_twice_and_rebuild_leave_the_same_numbers(sql, servers):

@@ -88,3 +88,34 @@ def test_json_object_is_chunked_below_the_argument_limit():
     pairs = [(f"m{i}", "0") for i in range(95)]
     sql = rollups._json_object(pairs)
     assert sql.count("jsonb_build_object(") == 3
+
+
+def test_wake_takes_its_defer_from_the_apps_settings_not_the_environment():
+    """Built with ``rollup_defer_seconds=0.37`` while the environment says 5: wake() uses 0.37.
+
+    In a subprocess: building an app configures the process-wide database engine."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import dataclasses\n"
+        "from app.main import create_app\n"
+        "from app.services import marks\n"
+        "from app.settings import Settings\n"
+        "assert marks._defer_seconds() == 5.0\n"
+        "create_app(dataclasses.replace(Settings.from_env(), rollup_defer_seconds=0.37))\n"
+        "print(marks._defer_seconds())\n"
+    )
+    env = dict(os.environ)
+    env.update(
+        FENGQIAO_ROLLUP_DEFER_SECONDS="5",
+        FENGQIAO_SECRET_KEY="unit-test",
+        PICCOLO_CONF="app.piccolo_conf",
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "0.37"
