@@ -336,6 +336,7 @@
   var lastCount = 0;
   var retryTimer = null;
   var reloadOnControllerChange = false;
+  var lastUser = "";
 
   function msg(name, n, user) {
     var text = msgs[name] || name;
@@ -673,11 +674,19 @@
   function renderList(recs) {
     var list = document.getElementById("outbox-list");
     if (!list) return;
-    var user = currentUser();
+    // On a shared phone a user sees the contents of their own records only; the others' are
+    // counted (they are sent when their author logs in here again).
+    var user = currentUser() || lastUser;
+    var others = user ? recs.filter(function (r) { return r.user !== user; }) : [];
+    var shown = user ? recs.filter(function (r) { return r.user === user; }) : recs;
     list.textContent = "";
     var empty = document.getElementById("outbox-empty");
-    if (empty) empty.hidden = recs.length > 0;
-    recs.forEach(function (rec) {
+    if (empty) empty.hidden = shown.length > 0;
+    if (others.length) {
+      var line = el("p", "alert warn outbox-others", msg("others", others.length));
+      list.appendChild(line);
+    }
+    shown.forEach(function (rec) {
       var card = el("article", "card outbox-record");
       card.dataset.uuid = rec.client_uuid;
       card.dataset.state = rec.state;
@@ -695,9 +704,6 @@
         var m = el("div", "alert error outbox-message", rec.message);
         m.setAttribute("role", "note");
         card.appendChild(m);
-      }
-      if (user && rec.user && rec.user !== user) {
-        card.appendChild(el("p", "alert warn", msg("other-user", undefined, rec.user)));
       }
       var actions = el("p", "actions");
       var fix = el("a", "button outbox-fix", msg("fix-open"));
@@ -774,7 +780,7 @@
       });
     }
     var user = currentUser();
-    if (user) setMeta("user", user).catch(function () {});
+    if (user) setMeta("user", user).catch(function () {}); // the last user of this phone
     prepareForms(document);
     rememberActions();
     // A page served from the cache carries the client_uuid of the day it was cached: every
@@ -800,7 +806,8 @@
     global.addEventListener("online", function () { doReplay({ force: true }); });
     global.addEventListener("offline", function () { showResult({ offline: true }); });
     registerWorker();
-    openForFix().then(function () {
+    getMeta("user").then(function (u) { lastUser = user || u || ""; }, function () {})
+      .then(openForFix).then(function () {
       var saved = new URLSearchParams(location.search).get("fq-saved");
       var main = document.getElementById("main");
       if (saved && main) {
