@@ -89,7 +89,7 @@ class Web:
         self._fh.close()
 
 
-async def login(base: str, username: str = "grid") -> httpx.AsyncClient:
+async def login(base: str, username: str = "grid2") -> httpx.AsyncClient:
     c = httpx.AsyncClient(base_url=base, timeout=10)
     await c.get("/login")
     response = await c.post("/login", data={"username": username, "password": DEMO_PASSWORD})
