@@ -65,7 +65,7 @@ class SessionMiddleware(AbstractMiddleware):
         settings: Settings = scope["litestar_app"].state.settings
         token = _cookie_value(scope, SESSION_COOKIE)
         user = None
-        if token and not scope["path"].startswith("/static/"):
+        if token and scope["path"] != "/healthz" and not scope["path"].startswith("/static/"):
             user = await auth.current_user(settings, token)
         scope.setdefault("state", {})["user"] = user
         locale = i18n.negotiate(
@@ -142,7 +142,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         )
     elif isinstance(exc, ValidationException):
         return Response(
-            {"detail": i18n.gettext("Invalid request."), "extra": exc.extra},
+            {"detail": i18n.gettext("Invalid request."), "extra": exc.extra, "status_code": 400},
             status_code=400,
         )
     else:
@@ -155,6 +155,12 @@ def database_down_handler(request: Request, exc: Exception) -> Response:
     return _error_page(
         request, 503, i18n.gettext("The service is briefly unavailable; please retry in a minute.")
     )
+
+
+def bad_input_handler(request: Request, exc: Exception) -> Response:
+    """Input PostgreSQL refuses (a NUL character, a number out of range): 400, never 500."""
+    log.info("input refused by the database on %s: %s", request.url.path, exc)
+    return _error_page(request, 400, i18n.gettext("Invalid request."))
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
@@ -238,6 +244,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotAuthorizedException: unauthorized_handler,
             HTTPException: http_exception_handler,
             asyncpg.exceptions.PostgresConnectionError: database_down_handler,
+            asyncpg.exceptions.DataError: bad_input_handler,
+            asyncpg.exceptions.CharacterNotInRepertoireError: bad_input_handler,
             ConnectionError: database_down_handler,
             500: internal_error_handler,
         },

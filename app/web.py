@@ -17,6 +17,8 @@ from app.services.auth import CurrentUser
 from app.settings import Settings
 
 SESSION_COOKIE = "fq_session"
+#: The largest id a serial column holds.
+MAX_ID = 2_147_483_647
 LOCALE_COOKIE = "fq_lang"
 
 #: Values of a handler's ``opt["scope"]``: how the handler limits what it touches.
@@ -57,6 +59,10 @@ def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     capability = handler.opt.get("cap")
     if capability and not can(user.role, capability):
         raise PermissionDeniedException()
+    # An id no row can have (beyond PostgreSQL's integer) is simply not found.
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFoundException(gettext("Not found."))
 
 
 def client_ip(request: Request) -> str:
