@@ -69,6 +69,10 @@ class Form:
         value = str(value)
         if len(value) > max_length:
             self.error(name, "Too long.")
+        if "\x00" in value:
+            # PostgreSQL text cannot hold NUL; say so here rather than fail on insert.
+            value = value.replace("\x00", "")
+            self.error(name, N_("Contains a character that cannot be stored."))
         self.values[name] = value
         return value
 

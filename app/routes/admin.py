@@ -12,7 +12,7 @@ from app.domain import roles
 from app.domain.forms import Form
 from app.services import audit, org, spreadsheets
 from app.services.org import OrgError, UserInput
-from app.web import not_found, page, require_user, see_other
+from app.web import client_ip, not_found, page, require_user, see_other
 
 ADMIN = {"scope": "admin"}
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -273,11 +273,14 @@ async def user_reset_password(
 
 @get("/admin/export/{kind:str}", opt=ADMIN, include_in_schema=False)
 async def export_sheet(request: Request, kind: str) -> Response:
-    if kind == "units":
-        return _xlsx(await spreadsheets.export_units(), "units.xlsx")
-    if kind == "users":
-        return _xlsx(await spreadsheets.export_users(), "users.xlsx")
-    raise not_found()
+    exporters = {"units": spreadsheets.export_units, "users": spreadsheets.export_users}
+    if kind not in exporters:
+        raise not_found()
+    content = await exporters[kind]()
+    await audit.record(
+        f"{kind[:-1]}.export", actor_id=require_user(request).id, ip=client_ip(request)
+    )
+    return _xlsx(content, f"{kind}.xlsx")
 
 
 @get("/admin/template/{kind:str}", opt=ADMIN, include_in_schema=False)

@@ -144,7 +144,7 @@ async def person_edit(request: Request, person_id: int) -> Template:
     person = await svc.get(user.scope, person_id)
     if person is None:
         raise not_found()
-    values = {k: person[k] for k in ("name", "address", "category", "risk_level", "leader")}
+    values = {k: person[k] for k in ("address", "category", "risk_level", "leader")}
     values.update(
         unit_id=person["unit"],
         household_id=person["household_id"],

@@ -100,11 +100,11 @@ async def worker_options(scope: Scope) -> list[dict]:
 async def parse(
     scope: Scope, data: Any, current: dict | None = None
 ) -> tuple[dict[str, Any], Form]:
-    """Clean a key-person form (HTML or JSON). On edit an empty ID number / phone keeps the
-    stored one (the form never shows them in full)."""
+    """Clean a key-person form (HTML or JSON). On edit an empty name, ID number or phone keeps
+    the stored one (the form never shows them in full)."""
     form = Form(data)
     values = {
-        "name": form.text("name", required=True, max_length=100),
+        "name": form.text("name", required=current is None, max_length=100),
         "id_number": form.text("id_number", max_length=32).upper(),
         "phone": form.text("phone", max_length=32),
         "address": form.text("address", max_length=255),
@@ -126,6 +126,8 @@ async def parse(
     form.values.pop("id_number", None)
     form.values.pop("phone", None)
     if current is not None:
+        form.values.pop("name", None)
+        values["name"] = values["name"] or current["name"]
         values["id_number"] = values["id_number"] or current["id_number"]
         values["phone"] = values["phone"] or current["phone"]
     unit = None
