@@ -110,6 +110,16 @@ async def api_create(request: Request, data: dict[str, Any]) -> Response:
     return Response(out, status_code=201)
 
 
+#: Event fields that hold a petitioner's identity: masked like the case itself.
+_MASKED = {"petitioner_phone": mask_phone, "phone": mask_phone,
+           "petitioner_id_number": mask_id_number, "id_number": mask_id_number}
+
+
+def _masked(data: dict | None) -> dict:
+    return {k: _MASKED[k](v) if k in _MASKED and isinstance(v, str) else v
+            for k, v in (data or {}).items()}
+
+
 @get("/api/v1/cases/{case_id:int}", opt={"scope": "unit", "cap": "cases.read"}, tags=TAGS)
 async def api_detail(request: Request, case_id: int) -> Response:
     """One case: masked petitioner, clocks with their articles, events, allowed actions."""
@@ -134,7 +144,7 @@ async def api_detail(request: Request, case_id: int) -> Response:
         for c in info["clocks"]
     ]
     out["events"] = [
-        {"kind": e["kind"], "at": _iso(e["at"]), "role": e["role"], "data": e["data"]}
+        {"kind": e["kind"], "at": _iso(e["at"]), "role": e["role"], "data": _masked(e["data"])}
         for e in info["events"]
     ]
     out["bodies"] = [
