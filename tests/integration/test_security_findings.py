@@ -77,3 +77,13 @@ async def _categories(sql) -> list[str]:
     from app.domain import key_persons
 
     return list(key_persons.CATEGORIES)
+
+
+async def test_the_case_api_masks_the_petitioner_inside_its_events(as_user, sql):
+    from tests.integration.test_cases_flow import register
+
+    desk = await as_user("desk")
+    case = await register(desk, sql, phone="13987654321")
+    body = (await desk.get(f"/api/v1/cases/{case['id']}")).text
+    assert "13987654321" not in body
+    assert "139****4321" in body
