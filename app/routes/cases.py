@@ -366,23 +366,39 @@ async def case_opinion(request: Request, case_id: int) -> Template:
     )
 
 
-@get("/cases/notifications", opt={"scope": "any"}, include_in_schema=False)
+@get(["/notifications", "/cases/notifications"], opt={"scope": "any"}, include_in_schema=False)
 async def notifications(request: Request) -> Template:
     user = require_user(request)
-    rows = await case_notifications.for_user(user.id)
-    return page("cases/notifications.html", request, rows=rows)
+    from app.domain import warnings as warning_rules
+
+    return page(
+        "cases/notifications.html",
+        request,
+        rows=await case_notifications.for_user(user.id),
+        warnings=await case_notifications.open_warnings(user),
+        warning_kinds=warning_rules.KINDS,
+        warning_levels=warning_rules.LEVELS,
+    )
 
 
-@get("/cases/notifications/count", opt={"scope": "any"}, include_in_schema=False)
+@get(
+    ["/notifications/bell", "/cases/notifications/count"],
+    opt={"scope": "any"},
+    include_in_schema=False,
+)
 async def notification_count(request: Request) -> Template:
     user = require_user(request)
-    return page("cases/_bell.html", request, count=await case_notifications.unread(user.id))
+    return page("cases/_bell_count.html", request, count=await case_notifications.bell_count(user))
 
 
-@post("/cases/notifications/read", opt={"scope": "any"}, include_in_schema=False)
+@post(
+    ["/notifications/read", "/cases/notifications/read"],
+    opt={"scope": "any"},
+    include_in_schema=False,
+)
 async def notifications_read(request: Request) -> Response:
     await case_notifications.mark_read(require_user(request).id)
-    return see_other("/cases/notifications")
+    return see_other("/notifications")
 
 
 @get("/cases/stats", opt={"scope": "unit", "cap": "cases.stats"}, include_in_schema=False)

@@ -106,3 +106,28 @@ async def mark_read(user_id: int) -> None:
     await db.fetch(
         'UPDATE notification SET read_at = now() WHERE "user" = {} AND read_at IS NULL', user_id
     )
+
+
+async def _warnings_visible(user) -> bool:
+    return roles.can(user.role, "platform.read") and bool(user.unit_path)
+
+
+async def bell_count(user) -> int:
+    """The bell's one number: unread case notices plus open early warnings in scope (Issue 7:
+    warnings are pushed to the bell of those responsible)."""
+    count = await unread(user.id)
+    if await _warnings_visible(user):
+        from app.services import warnings
+
+        count += await warnings.open_count(user.scope) or 0
+    return count
+
+
+async def open_warnings(user, limit: int = 50) -> list[dict]:
+    """Early warnings in the user's scope not yet handled (open or acknowledged)."""
+    if not await _warnings_visible(user):
+        return []
+    from app.services import warnings
+
+    rows = await warnings.search(user.scope, limit=200)
+    return [r for r in rows if r["state"] != "handled"][:limit]
