@@ -491,8 +491,9 @@ async def _touch_households(conn: asyncpg.Connection) -> None:
         f"""UPDATE _hh x SET
               old_day = (SELECT h.last_day FROM rollup_household h
                          WHERE h.unit_path = x.unit_path AND h.household = x.household),
-              new_day = (SELECT max({local_day("v.visited_at")}) FROM visit v
-                         WHERE v.household = x.household AND v.unit_path = x.unit_path)"""
+              new_day = ((SELECT max(v.visited_at) FROM visit v
+                          WHERE v.household = x.household AND v.unit_path = x.unit_path)
+                         AT TIME ZONE '{TZ}')::date"""
     )
     await conn.execute(
         """DELETE FROM rollup_household h USING _hh x
