@@ -226,10 +226,19 @@ async def case_create(request: Request, data: Annotated[dict, FORM]) -> Response
 async def case_report_form(request: Request) -> Template:
     user = require_user(request)
     visit_id = Form(request.query_params).integer("visit_id")
+    visit = await svc.visit_for_report(user, visit_id) if visit_id else None
+    if visit_id and visit is None:
+        raise not_found()
     return await _new_page(
         request,
         report=True,
-        values={"channel": "visit", "group_size": 1, "unit_id": user.unit_id, "visit_id": visit_id},
+        values={
+            "channel": "visit",
+            "group_size": 1,
+            "unit_id": visit["unit"] if visit else user.unit_id,
+            "visit_id": visit_id,
+            "content": visit["summary"] if visit else "",
+        },
     )
 
 
@@ -251,7 +260,10 @@ async def _create(request: Request, data: dict, *, report: bool) -> Response:
                         "case.refused.invalid", fields={"visit_id": "This field is required."}
                     )
                 )
-            done = await svc.report_up(user, visit_id, values)
+            try:
+                done = await svc.report_up(user, visit_id, values)
+            except LookupError:
+                raise not_found() from None
         else:
             done = await svc.register(user, values)
     except svc.CaseRefused as e:

@@ -111,13 +111,46 @@ async def api_create(request: Request, data: dict[str, Any]) -> Response:
 
 
 #: Event fields that hold a petitioner's identity: masked like the case itself.
-_MASKED = {"petitioner_phone": mask_phone, "phone": mask_phone,
-           "petitioner_id_number": mask_id_number, "id_number": mask_id_number}
+_MASKED = {
+    "petitioner_phone": mask_phone,
+    "phone": mask_phone,
+    "petitioner_id_number": mask_id_number,
+    "id_number": mask_id_number,
+}
 
 
 def _masked(data: dict | None) -> dict:
-    return {k: _MASKED[k](v) if k in _MASKED and isinstance(v, str) else v
-            for k, v in (data or {}).items()}
+    return {
+        k: _MASKED[k](v) if k in _MASKED and isinstance(v, str) else v
+        for k, v in (data or {}).items()
+    }
+
+
+@post(
+    "/api/v1/cases/report",
+    opt={"scope": "unit", "cap": "cases.report_up"},
+    tags=TAGS,
+    status_code=201,
+)
+async def api_report(request: Request, data: dict[str, Any]) -> Response:
+    """Report a matter found on a visit up to the front desk (``visit_id`` required; unit and
+    content default to the visit's). 201 with the case; 404 for a visit out of scope."""
+    user = require_user(request)
+    values = dict(data)
+    values["tags"] = request_tags(values)
+    try:
+        visit_id = int(values.get("visit_id"))
+    except (TypeError, ValueError):
+        return json_errors({"visit_id": REQUIRED})
+    try:
+        done = await svc.report_up(user, visit_id, values)
+    except LookupError:
+        raise not_found() from None
+    except svc.CaseRefused as e:
+        return _refused(e)
+    out = _case_out(await svc.get_case(user, done.id))
+    out["source_visit_id"] = visit_id
+    return Response(out, status_code=201)
 
 
 @get("/api/v1/cases/{case_id:int}", opt={"scope": "unit", "cap": "cases.read"}, tags=TAGS)
@@ -198,4 +231,4 @@ async def api_action(request: Request, case_id: int) -> Response:
     )
 
 
-ROUTES = [api_list, api_create, api_detail, api_action]
+ROUTES = [api_list, api_create, api_report, api_detail, api_action]

@@ -651,20 +651,29 @@ async def register(
 
 
 async def report_up(user: Any, visit_id: int, data: dict, *, now: datetime | None = None):
-    """A grid worker reports a matter found on a visit up to the front desk's queue."""
-    if await db.fetchval("SELECT to_regclass('visit') IS NOT NULL"):
-        visit = await db.fetchrow("SELECT id, unit_path FROM visit WHERE id = {}", visit_id)
-        if visit is None or not (user.unit_path and visit["unit_path"].startswith(user.unit_path)):
-            raise CaseRefused(
-                Refusal("case.refused.invalid", fields={"visit_id": N_("Not found.")})
-            )
-        async with db.transaction():
-            result = await register(
-                user, data, now=now, source_visit_id=visit_id, as_role=roles.FRONT_DESK
-            )
-            await db.fetch("UPDATE visit SET reported_up = true WHERE id = {}", visit_id)
-        return result
-    return await register(user, data, now=now, source_visit_id=visit_id, as_role=roles.FRONT_DESK)
+    """A grid worker reports a matter found on a visit up to the front desk's queue.
+
+    Raises ``LookupError`` when the visit does not exist or is outside the user's scope (the
+    routes answer 404); the matter's unit and content default to the visit's grid and summary.
+    """
+    if not await db.fetchval("SELECT to_regclass('visit') IS NOT NULL"):
+        raise LookupError(visit_id)
+    visit = await db.fetchrow(
+        "SELECT id, unit, unit_path, summary FROM visit WHERE id = {}", visit_id
+    )
+    if visit is None or not (user.unit_path and visit["unit_path"].startswith(user.unit_path)):
+        raise LookupError(visit_id)
+    data = dict(data)
+    if data.get("unit_id") in (None, ""):
+        data["unit_id"] = visit["unit"]
+    if not (data.get("content") or "").strip():
+        data["content"] = visit["summary"] or ""
+    async with db.transaction():
+        result = await register(
+            user, data, now=now, source_visit_id=visit_id, as_role=roles.FRONT_DESK
+        )
+        await db.fetch("UPDATE visit SET reported_up = true WHERE id = {}", visit_id)
+    return result
 
 
 async def _insert_event(case_id: int, kind: str, at: datetime, user: Any, data: dict) -> None:
@@ -973,3 +982,15 @@ async def form_options() -> dict:
     return {
         "departments": await db.fetch("SELECT id, name FROM department WHERE active ORDER BY name")
     }
+
+
+async def visit_for_report(user: Any, visit_id: int) -> dict | None:
+    """The visit a matter is reported up from, if the user may see it."""
+    if not user.unit_path or not await db.fetchval("SELECT to_regclass('visit') IS NOT NULL"):
+        return None
+    return await db.fetchrow(
+        "SELECT id, unit, unit_path, summary, author FROM visit WHERE id = {}"
+        " AND unit_path LIKE {}",
+        visit_id,
+        user.unit_path + "%",
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from tests.support import new_uuid
+
 
 def _bell_count(html: str) -> int:
     m = re.search(r'class="bell-count"[^>]*>(\d+)<', html)
@@ -50,3 +52,52 @@ async def test_bell_in_every_page_counts_notices_and_open_warnings(as_user, sql)
     dept = await as_user("dept")
     assert (await dept.get("/notifications")).status_code == 200
     assert "铃铛测试预警" not in (await dept.get("/notifications")).text
+
+
+async def _visits_in_and_out(as_user):
+    async def log(username):
+        s = await as_user(username)
+        r = await s.post_json("/api/v1/visits", {
+            "client_uuid": new_uuid(), "address": "幸福小区3栋", "summary": "楼道堆物引发邻里纠纷"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    return await log("grid"), await log("grid2")
+
+
+async def test_report_up_from_a_visit_reaches_the_desk_queue_linked_to_the_visit(as_user, sql):
+    grid = await as_user("grid")
+    inside, outside = await _visits_in_and_out(as_user)
+    assert inside and outside
+    page = await grid.get(f"/visits/{inside}")
+    assert f'href="/cases/report?visit_id={inside}"' in page.text
+    form = await grid.get(f"/cases/report?visit_id={inside}")
+    assert form.status_code == 200
+    assert (await grid.get(f"/cases/report?visit_id={outside}")).status_code == 404
+    r = await grid.post_json("/api/v1/cases/report", {
+        "visit_id": inside, "channel": "visit", "petitioner_name": "上报人",
+        "petitioner_phone": "13900001111", "content": "走访发现：楼道堆物引发邻里纠纷，需要上报"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    row = await sql.fetchrow("SELECT source_visit_id, state FROM petition_case WHERE id = $1", cid)
+    assert row["source_visit_id"] == inside and row["state"] == "registered"
+    assert await sql.fetchval("SELECT reported_up FROM visit WHERE id = $1", inside)
+    desk = await as_user("desk")
+    queue = (await desk.get("/api/v1/cases?state=registered")).json()["items"]
+    assert cid in [c["id"] for c in queue]
+    # out of scope: 404 and nothing stored
+    before = await sql.fetchval("SELECT count(*) FROM petition_case")
+    r = await grid.post_json("/api/v1/cases/report", {
+        "visit_id": outside, "channel": "visit", "petitioner_name": "越权",
+        "content": "不在本网格的走访"})
+    assert r.status_code == 404
+    r = await grid.post_form("/cases/report", {
+        "visit_id": str(outside), "channel": "visit", "petitioner_name": "越权",
+        "content": "不在本网格的走访"})
+    assert r.status_code == 404
+    assert await sql.fetchval("SELECT count(*) FROM petition_case") == before
+    # missing visit id: 422 per field; other roles cannot report up
+    r = await grid.post_json("/api/v1/cases/report", {"channel": "visit"})
+    assert r.status_code == 422 and "visit_id" in r.json()["errors"]
+    r = await desk.post_json("/api/v1/cases/report", {"visit_id": inside})
+    assert r.status_code in (403, 404)
