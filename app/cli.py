@@ -195,7 +195,11 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
+        # A second signal (Ctrl-C twice, or SIGTERM to the whole process group) must not
+        # interrupt the shutdown below: only the first one stops the loop.
         nonlocal stopping
+        if stopping:
+            return
         stopping = True
         raise KeyboardInterrupt
 
