@@ -82,6 +82,7 @@ async def call_objects(sql, username: str):
     "/mediations/{mediation_id:int}",
     "/mediations/{mediation_id:int}/sessions",
     "/mediations/{mediation_id:int}/outcome",
+    "/mediations/{mediation_id:int}/edit",
     "/mediations/{mediation_id:int}/agreement",
     "/mediations/{mediation_id:int}/review",
     "/api/v1/mediations/{mediation_id:int}",

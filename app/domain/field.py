@@ -27,7 +27,8 @@ TOPICS = {
     "policy": N_("Policy publicity"),
     "other": N_("Other"),
 }
-MOODS = {"calm": N_("Calm"), "dissatisfied": N_("Dissatisfied"), "agitated": N_("Agitated")}
+#: A resident's mood ("Discontented", not "Dissatisfied": that msgid is a satisfaction rating).
+MOODS = {"calm": N_("Calm"), "dissatisfied": N_("Discontented"), "agitated": N_("Agitated")}
 CALL_SUBJECTS = {
     "visit": N_("Visit"),
     "mediation": N_("Mediation"),
@@ -121,6 +122,22 @@ def can_edit(*, is_author: bool, created_at: datetime, now: datetime, review_sta
     if not is_author or review_state == "reviewed":
         return False
     return review_state == "returned" or now - created_at < EDIT_WINDOW
+
+
+def edit_refusal(
+    *, is_author: bool, created_at: datetime, now: datetime, review_state: str
+) -> str | None:
+    """Why the user may not correct a record (a msgid), or None when ``can_edit`` allows it."""
+    if can_edit(is_author=is_author, created_at=created_at, now=now, review_state=review_state):
+        return None
+    if not is_author:
+        return N_("Only the person who logged this record can correct it.")
+    if review_state == "reviewed":
+        return N_("This record has been reviewed and is read-only.")
+    return N_(
+        "Corrections are possible for 24 hours after logging (or after a reviewer sends the"
+        " record back); this record is read-only now."
+    )
 
 
 def can_review(*, is_author: bool, review_state: str) -> bool:

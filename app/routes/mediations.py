@@ -1,4 +1,5 @@
-"""Mediations (矛盾纠纷调解): apply/open, sittings, outcome, the printable agreement, review."""
+"""Mediations (矛盾纠纷调解): apply/open, sittings, outcome, correct within 24 hours, the
+printable agreement, review."""
 
 from typing import Annotated
 from uuid import uuid4
@@ -18,7 +19,7 @@ from app.routes.visits import (
     render_saved,
     review_record,
 )
-from app.services import field
+from app.services import field, mediations
 from app.services.field import FieldError
 from app.web import not_found, require_user, see_other
 
@@ -131,6 +132,49 @@ async def mediation_outcome(
     )
 
 
+@get("/mediations/{mediation_id:int}/edit", opt=WRITE, include_in_schema=False)
+async def mediation_edit(request: Request, mediation_id: int) -> Response:
+    """The correction form (the author, 24 hours or after a send-back); 422 once read-only."""
+    r = await _mediation(request, mediation_id)
+    why = mediations.refusal(require_user(request), r)
+    return await render_form(
+        request,
+        "mediation",
+        mediations.edit_values(r),
+        {"": why} if why else {},
+        status=422 if why else 200,
+        action=f"/mediations/{mediation_id}/edit",
+        record=r,
+    )
+
+
+@post("/mediations/{mediation_id:int}/edit", opt=WRITE, include_in_schema=False)
+async def mediation_correct(
+    request: Request, mediation_id: int, data: Annotated[dict, FORM]
+) -> Response:
+    user = require_user(request)
+    r = await _mediation(request, mediation_id)
+    why = mediations.refusal(user, r)
+    form = await mediations.read_correction(user, data, r)
+    if why:
+        form.errors = {"": why}
+    if form.ok:
+        try:
+            await mediations.correct(user, r, form)
+            return see_other(f"/mediations/{mediation_id}")
+        except FieldError as e:
+            form.errors.update(e.errors)
+    return await render_form(
+        request,
+        "mediation",
+        {**field.typed_values(data, MULTI), "outcome": r["outcome"]},
+        form.errors,
+        status=422,
+        action=f"/mediations/{mediation_id}/edit",
+        record=r,
+    )
+
+
 @get("/mediations/{mediation_id:int}/agreement", opt=READ, include_in_schema=False)
 async def mediation_agreement(request: Request, mediation_id: int) -> Response:
     """The 调解协议书, laid out for A4 by print CSS."""
@@ -159,6 +203,8 @@ ROUTES = [
     mediation_detail,
     mediation_session,
     mediation_outcome,
+    mediation_edit,
+    mediation_correct,
     mediation_agreement,
     mediation_review,
 ]

@@ -171,3 +171,24 @@ def test_calls_answer_follow_ups_and_performance_but_not_judicial_confirmation()
 )
 def test_coverage_is_visited_households_over_households(visited, households, expected):
     assert rules.coverage(visited, households) == expected
+
+
+@pytest.mark.parametrize(
+    "is_author, age_hours, state, expected",
+    [
+        (True, 1, "pending", None),
+        (True, 100, "returned", None),
+        (True, 25, "pending", "24 hours"),
+        (True, 1, "reviewed", "reviewed"),
+        (False, 1, "pending", "Only the person"),
+    ],
+)
+def test_edit_refusal_says_why_a_record_is_read_only(is_author, age_hours, state, expected):
+    created = NOW - timedelta(hours=age_hours)
+    kwargs = {"is_author": is_author, "created_at": created, "now": NOW, "review_state": state}
+    refusal = rules.edit_refusal(**kwargs)
+    assert (refusal is None) is rules.can_edit(**kwargs)
+    if expected is None:
+        assert refusal is None
+    else:
+        assert expected in refusal
