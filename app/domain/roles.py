@@ -80,6 +80,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "cases.report_up": frozenset({GRID_WORKER}),
     "cases.stats": frozenset(set(ROLES) - {GRID_WORKER}),
     "cases.calendar": frozenset({ADMIN}),
+    "cases.baseline": frozenset({DISTRICT_LEADER, SUPERVISOR, ADMIN}),
+    "cases.publicity": frozenset(set(ROLES) - {DEPARTMENT}),
 }
 
 

@@ -294,12 +294,14 @@ async def seed_cases(rng: random.Random) -> None:
             now=at(60, base),
         )
         await svc.apply_action(desk, cid, "close", {"summary": "复核终结"}, now=at(62, base))
+    from app.routes.lists import open_at
+
     baseline = now.date().replace(month=1, day=1)
     await db.fetch(
         "INSERT INTO list_baseline (baseline_on, count, note) VALUES ({}, {}, {})"
         " ON CONFLICT (baseline_on) DO NOTHING",
         baseline,
-        12,
+        await open_at(baseline),
         "年初存量积案基数",
     )
     district = await db.fetchrow("SELECT id, path FROM unit WHERE parent IS NULL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tests.integration.test_cases_flow import _unit, register
 from tests.support import new_uuid
 
 
@@ -101,3 +102,92 @@ async def test_report_up_from_a_visit_reaches_the_desk_queue_linked_to_the_visit
     assert r.status_code == 422 and "visit_id" in r.json()["errors"]
     r = await desk.post_json("/api/v1/cases/report", {"visit_id": inside})
     assert r.status_code in (403, 404)
+
+
+async def test_baseline_count_and_reduction_ratio_with_numbers(as_user, sql):
+    desk = await as_user("desk")
+    ids = [(await register(desk, sql, content=f"存量基数测试 {i}"))["id"] for i in range(5)]
+    # all received in December 2001 (no other matter is that old)
+    await sql.execute(
+        "UPDATE petition_case SET received_at = '2001-12-01 09:00+08' WHERE id = ANY($1)", ids)
+    await sql.execute(
+        "UPDATE case_event SET at = '2001-12-01 09:00+08' WHERE \"case\" = ANY($1)", ids)
+
+    async def close(cid, at):
+        await sql.execute(
+            "INSERT INTO case_event (\"case\", kind, at, role, data)"
+            " VALUES ($1, 'close', $2::text::timestamptz, 'front_desk', '{}'::jsonb)", cid, at)
+        await sql.execute("UPDATE petition_case SET state = 'closed' WHERE id = $1", cid)
+
+    # one resolved before the baseline date (not in the stock), one received after it
+    await close(ids[0], "2001-12-20 10:00+08")
+    await sql.execute(
+        "UPDATE petition_case SET received_at = '2002-01-05 09:00+08' WHERE id = $1", ids[1])
+    leader = await as_user("leader")
+    r = await leader.post_form("/lists/baseline", {"baseline_on": "2001-12-31", "note": "测试"})
+    assert r.status_code == 303, r.text
+    stored = await sql.fetchrow("SELECT * FROM list_baseline WHERE baseline_on = '2001-12-31'")
+    assert stored["count"] == 3  # ids[2], ids[3], ids[4] were open at the end of 2001-12-31
+    # one of the three resolved since: 1 / 3 = 33.3 %
+    await close(ids[2], "2002-02-01 10:00+08")
+    page = (await leader.get("/lists")).text
+    assert 'id="baseline-count">3<' in page
+    assert 'id="baseline-resolved">1<' in page
+    assert 'id="baseline-ratio">33.3%<' in page
+    await close(ids[3], "2002-03-01 10:00+08")
+    assert 'id="baseline-ratio">66.7%<' in (await leader.get("/lists")).text
+    # validation and who may set it
+    r = await leader.post_form("/lists/baseline", {"baseline_on": "2999-01-01"})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.text
+    r = await leader.post_form("/lists/baseline", {"baseline_on": ""})
+    assert r.status_code == 422
+    street = await as_user("street")
+    r = await street.post_form("/lists/baseline", {"baseline_on": "2001-12-31"})
+    assert r.status_code == 403
+    assert "/lists/baseline" not in (await street.get("/lists")).text
+    await sql.execute("DELETE FROM list_baseline WHERE baseline_on = '2001-12-31'")
+
+
+async def test_publicity_events_log_add_list_validate_scope(as_user, sql):
+    street = await as_user("street")
+    page = await street.get("/lists/publicity")
+    assert page.status_code == 200
+    r = await street.post_form("/lists/publicity", {
+        "held_on": "", "place": "", "audience_count": "-3", "unit_id": "abc"})
+    assert r.status_code == 422
+    for name in ("held_on", "place", "audience_count", "unit_id"):
+        assert f'id="{name}-error"' in r.text, name
+    other_street = await _unit(sql, "DZ-C1")
+    r = await street.post_form("/lists/publicity", {
+        "held_on": "2026-10-01", "place": "东盛广场", "audience_count": "120",
+        "unit_id": str(other_street)})
+    assert r.status_code == 422 and 'id="unit_id-error"' in r.text
+    r = await street.post_form("/lists/publicity", {
+        "held_on": "2099-10-01", "place": "东盛广场", "audience_count": "120",
+        "unit_id": str(await _unit(sql, "DS-C1"))})
+    assert r.status_code == 422 and 'id="held_on-error"' in r.text
+    r = await street.post_form("/lists/publicity", {
+        "held_on": "2026-10-01", "place": "东盛广场普法宣传", "audience_count": "120",
+        "unit_id": str(await _unit(sql, "DS-C1")), "note": "《信访工作条例》宣讲"})
+    assert r.status_code == 303, r.text
+    assert "东盛广场普法宣传" in (await street.get("/lists/publicity")).text
+    # another street's leader does not see it; departments have no access
+    grid2 = await as_user("grid2")
+    assert "东盛广场普法宣传" not in (await grid2.get("/lists/publicity")).text
+    dept = await as_user("dept")
+    assert (await dept.get("/lists/publicity")).status_code == 403
+
+
+async def test_six_keys_are_tags_and_filters_and_first_time_rate_shown(as_user, sql):
+    desk = await as_user("desk")
+    c = await register(desk, sql, tags=["to_beijing", "prominent"])
+    listing = await desk.get("/cases")
+    for key in ("to_beijing", "backlog", "first_time", "risk", "publicity", "prominent"):
+        assert f'name="tags" value="{key}"' in listing.text
+    got = (await desk.get("/api/v1/cases?tags=to_beijing&tags=prominent")).json()["items"]
+    assert c["id"] in [x["id"] for x in got]
+    got = (await desk.get("/api/v1/cases?tags=backlog")).json()["items"]
+    assert c["id"] not in [x["id"] for x in got]
+    await register(desk, sql, tags=["first_time"])
+    assert "one-time resolution" in (await desk.get("/lists?lang=en")).text or \
+        "一次性化解" in (await desk.get("/lists")).text
