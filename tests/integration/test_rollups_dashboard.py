@@ -50,7 +50,8 @@ async def test_visit_logged_by_grid_is_counted_for_street_and_leader(as_user, sq
     assert r.status_code == 201, r.text
     assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") >= 1
     await asyncio.to_thread(run_worker_burst, servers)  # the wake-up job the write enqueued
-    assert await sql.fetchval("SELECT count(*) FROM rollup_dirty") == 0
+    left = await sql.fetch("SELECT unit_path, day, marked_at FROM rollup_dirty")
+    assert not left, [dict(r) for r in left]
     assert await _district_visits(leader, root["id"], today) == before + 1
     r = await street.get(f"/api/v1/rollups?unit={street_unit['id']}&from={today}&to={today}")
     assert r.status_code == 200
