@@ -10,7 +10,8 @@ How it works, in the order :func:`analyze` runs:
 1. **Signals** are regular expressions from ``emotion_data/signals.toml`` run over the raw
    text, so every :class:`Signal` carries the exact phrase and its offsets. An occurrence is
    dropped when it is negated (不会去上访), talked about as policy (关于越级上访的规定), or
-   reported as a past threat that was withdrawn or settled (曾扬言去北京，经调解已表示不会再去).
+   reported as a past threat that was withdrawn or settled (曾扬言去北京，经调解已表示不会再去),
+   or when its sentence shows an innocent context (教练说要从跳台上跳下去, 不小心喝错了药).
    A conditional threat is a signal: in 不解决就去北京 the negation belongs to the condition.
 2. **Emotion** is scored with a private jieba tokenizer (loaded lazily, once) that knows the
    petition vocabulary and every lexicon word. Each emotion word adds its weight to its class,
@@ -19,7 +20,9 @@ How it works, in the order :func:`analyze` runs:
    Sentence cues then adjust: a contrast (但/不过) weighs what follows more, praise next to a
    delay is sarcasm (真是太感谢你们了，拖了三年还没解决 → anger), a reported resolution leans
    satisfied, and inquiry or grid-log phrasing leans calm. Current signals add anger (threats)
-   or sadness (despair). If no emotion clears the floor, the text is calm.
+   or sadness (despair). If no emotion clears the floor, the text is calm; the floor is lower
+   when the text has no calm evidence at all (no inquiry or log phrasing), so a complaint
+   without a strong lexicon word (又要我们补材料？) does not default to calm.
 
 Pure Python; the only I/O is reading ``emotion_data/`` on first use. Thread-safe after that.
 """
@@ -54,6 +57,7 @@ DATA_DIR = Path(__file__).with_name("emotion_data")
 # Clause and sentence boundaries. Negation and degree never reach across a clause boundary.
 _CLAUSE_BREAK = '，,、：:；;。！？!?…\n\r“”"「」（）()'
 _SENTENCE_RE = re.compile(r"[^。！？!?\n；;]+[。！？!?\n；;]*")
+_SENTENCE_ENDS = "。！？!?；;\n"
 _CLAUSE_RE = re.compile(r"[^，,、：:；;。！？!?…\n\r“”\"「」（）()]+")
 
 # How many tokens after a negator or degree adverb it still applies to.
@@ -151,6 +155,7 @@ class _Pattern:
     regex: re.Pattern[str]
     not_before: re.Pattern[str] | None
     not_after: re.Pattern[str] | None
+    not_in_sentence: re.Pattern[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +245,7 @@ def _load() -> _Resources:
             regex=re.compile(p["regex"]),
             not_before=_optional(p.get("not_before")),
             not_after=_optional(p.get("not_after")),
+            not_in_sentence=_optional(p.get("not_in_sentence")),
         )
         for p in signals["pattern"]
     )
@@ -296,9 +302,20 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
                 continue
             if pattern.not_after and pattern.not_after.search(text[end : end + 10]):
                 continue
+            if pattern.not_in_sentence and pattern.not_in_sentence.search(
+                _sentence_of(text, start, end)
+            ):
+                continue
             if _is_current(text, start, end, res):
                 found.append(Signal(pattern.kind, m.group(), start, end))
     return _dedupe(found)
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence (between 。！？!?; or newlines) that contains ``text[start:end]``."""
+    begin = max(text.rfind(p, 0, start) for p in _SENTENCE_ENDS) + 1
+    ends = [i for i in (text.find(p, end) for p in _SENTENCE_ENDS) if i >= 0]
+    return text[begin : min(ends, default=len(text))]
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:
@@ -464,7 +481,9 @@ def _decide(scores: _Scores, res: _Resources) -> tuple[str, float]:
     emotion = max(SCORED_EMOTIONS, key=lambda e: scores.scaled[e])
     top = scores.scaled[emotion]
     raw = scores.raw[emotion]
-    if raw < float(res.cues["emotion_floor"]) or raw < scores.calm:
+    calm_evidence = scores.calm > float(res.cues["calm_base"])
+    floor = float(res.cues["emotion_floor"] if calm_evidence else res.cues["fallback_floor"])
+    if raw < floor or raw < scores.calm:
         return CALM, top
     return emotion, top
 

@@ -297,3 +297,72 @@ def test_short_sentences_run_at_thousands_per_second():
     for t in texts:
         analyze(t)
     assert len(texts) / (time.perf_counter() - start) > 1000
+
+
+# --------------------------------------------------------------------------- paraphrase families
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("工资不到位，明天我们就在工地门口把路拦了，谁都别想过。", "gathering"),
+        ("再不给钱，我们就去拦他的车。", "gathering"),
+        ("咱们四十多户一起去住建局，不信没人管。", "gathering"),
+        ("你们再拖，我就开直播把事情原原本本讲出来。", "media"),
+        ("我已经把这事写成文章投给了新闻客户端，很快就会有人关注。", "media"),
+        ("我把他家的住址都打听清楚了，迟早要他好看。", "harm_others"),
+        ("这笔账我记着，早晚让他付出代价。", "harm_others"),
+        ("他说活着就是受罪，不如早点解脱。", "self_harm"),
+        ("老周说日子没法过了，昨晚一直在看药瓶，家里人很害怕。", "self_harm"),
+        ("她说不想再拖累孩子了，这几天一直在交代存折放在哪。", "self_harm"),
+    ],
+)
+def test_paraphrased_threats_are_signals(text, kind):
+    assert kind in kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孩子学游泳，教练说要勇敢地从跳台上跳下去。",
+        "楼道里堆的杂物把路都堵了，老人上下楼不方便，希望物业清理一下。",
+        "楼下两辆车把路口堵得严严实实，希望物业能规范停车。",
+        "老人不小心喝错了药，已送医院，目前没有危险。",
+        "网格员已上报社区，协调民政部门为其申请临时救助。",
+        "孩子最近复习太拼命了，晚上老是熬夜。",
+    ],
+)
+def test_innocent_mentions_of_paraphrase_words_are_not_signals(text):
+    assert kinds(text) == set()
+
+
+def test_determination_with_an_old_life_is_not_a_threat_to_others():
+    assert kinds("这事没完，我拼了这条老命也要去省里讨个说法。") == {"escalate"}
+
+
+def test_self_harm_as_leverage_with_regret_is_anger():
+    assert analyze("逼急了，我就从桥上跳下去，让你们后悔一辈子。").emotion == "anger"
+
+
+# --------------------------------------------------------------------------- no default to calm
+
+
+@pytest.mark.parametrize(
+    ("text", "emotion"),
+    [
+        ("工资条上扣了一堆莫名其妙的钱，问财务就说是规定，什么狗屁规定。", "anger"),
+        ("城管来了就收，走了照旧，管了个寂寞。", "anger"),
+        ("又要我们补材料？上次交的你们弄丢了吧！", "anger"),
+        ("丈夫走后我一个人带着孩子，日子过得紧巴巴的，有苦说不出。", "sadness"),
+        ("东奔西走这些年，到头来一场空。", "sadness"),
+        ("我妈血压一直降不下来，现在心里一点主意都没有。", "anxiety"),
+        ("老两口住进新屋，笑得合不拢嘴。", "satisfied"),
+    ],
+)
+def test_colloquial_emotion_without_a_classic_word_is_not_calm(text, emotion):
+    assert analyze(text).emotion == emotion
+
+
+def test_a_plain_inquiry_still_is_calm_under_the_fallback():
+    assert analyze("您好，我是三号楼的住户，想问下垃圾清运时间有没有调整。").emotion == "calm"
+    assert analyze("经现场查看，漏水点位于公共管道，已通知维修单位。").emotion == "calm"
