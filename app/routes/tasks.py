@@ -1,7 +1,10 @@
 """Follow-up tasks (今日待办) and the review queue; the home panels of field work."""
 
+from datetime import timedelta
+
 from litestar import Request, Response, get, post
 
+from app.domain import field as rules
 from app.domain import roles
 from app.routes.visits import REVIEW, WRITE, fpage
 from app.services import field
@@ -9,14 +12,21 @@ from app.services.auth import CurrentUser
 from app.services.home import Panel, panel_source
 from app.web import not_found, require_user, see_other
 
+#: Tasks due within this many days are "due"; later ones (up to the 30-day judicial
+#: confirmation window of a fresh agreement) are listed as coming up.
+DUE_DAYS = 7
+
 
 @get("/tasks", opt=WRITE, include_in_schema=False)
 async def tasks_page(request: Request) -> Response:
     user = require_user(request)
+    rows = await field.tasks(user, horizon_days=rules.JUDICIAL_CONFIRMATION_DAYS)
+    soon = field.today() + timedelta(days=DUE_DAYS)
     return fpage(
         "field/tasks.html",
         request,
-        tasks=await field.tasks(user),
+        tasks=[t for t in rows if t["due"] <= soon],
+        later=[t for t in rows if t["due"] > soon],
         returned=await field.returned_to(user),
     )
 
