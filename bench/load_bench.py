@@ -781,7 +781,9 @@ async def _servers(tmp: Path) -> tuple[str, str, object | None]:
     return (base if pg_ok else db_url), (redis if redis_ok else redis_url), servers
 
 
-async def run(scale: float, skip_page: bool) -> str:
+async def run(
+    scale: float, skip_page: bool, form_only: bool = False, form_workers: tuple[int, ...] = (1, 2)
+) -> str:
     seconds = scaled(scale, 30, 6)
     phones = int(scaled(scale, 1000, 20))
     client = "wrk 4 (1 thread)" if shutil.which("wrk") else "httpx.AsyncClient"
@@ -807,7 +809,7 @@ async def run(scale: float, skip_page: bool) -> str:
         form: dict[int, tuple[LoadResult, LoadResult]] = {}
         page: dict | None = None
         burst: BurstResult | None = None
-        for workers in (1, 2):
+        for workers in form_workers if form_only else (1, 2):
             print(f"form submissions, {workers} process(es):", flush=True)
             bare = await start_bare(db_url, workers, logdir)
             stacks.append(bare)
@@ -838,13 +840,13 @@ async def run(scale: float, skip_page: bool) -> str:
                 db_url,
             )
             bare.stop()
-            if workers == 1 and not skip_page:
+            if workers == 1 and not skip_page and not form_only:
                 from bench import page_weight
 
                 print("page weight and Lighthouse of /visits/new:", flush=True)
                 page = await asyncio.to_thread(page_weight.measure, app.base_url, cookies, tmp)
                 print(f"  {page}", flush=True)
-            if workers == 2:
+            if workers == 2 and not form_only:
                 print(f"sync burst: {phones:,} phones × {RECORDS_PER_PHONE}:", flush=True)
                 sessions = await open_sessions(db_url, phones)
                 burst = await sync_burst(app.base_url, db_url, sessions)
@@ -999,9 +1001,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="scale 0.1")
     parser.add_argument("--no-page", action="store_true", help="skip page weight and Lighthouse")
+    parser.add_argument(
+        "--form-only",
+        action="store_true",
+        help="only the form comparison (for iterating); writes bench/out/load-form.md, not README",
+    )
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="with --form-only: the process counts to compare (default 1,2)",
+    )
     args = parser.parse_args(argv)
     scale = float(os.environ.get("FENGQIAO_BENCH_SCALE") or (0.1 if args.quick else 1.0))
     os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+    if args.form_only:
+        workers = tuple(int(w) for w in args.workers.split(","))
+        block = asyncio.run(run(scale, True, form_only=True, form_workers=workers))
+        print(block)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "load-form.md").write_text(block + "\n", encoding="utf-8")
+        return 0
     block = asyncio.run(run(scale, args.no_page))
     print(block)
     _write(block)
