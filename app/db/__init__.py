@@ -16,9 +16,22 @@ def configure(database_url: str, *, max_size: int = 10) -> None:
     _pool_size = max_size
 
 
+async def _keep_session(connection: Any) -> None:
+    """The pool's ``reset``: nothing beyond what asyncpg always does on release.
+
+    asyncpg rolls back an open transaction and drops listeners before calling this; the default
+    reset would also run ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``,
+    one more round trip on every release. The app keeps no session state on pooled connections:
+    its advisory locks are transaction-scoped (``pg_advisory_xact_lock``), its settings ``SET
+    LOCAL``, and it neither listens nor holds cursors past a transaction (the migration lock is
+    taken on a connection of its own). Code that sets session state on a pooled connection must
+    undo it itself.
+    """
+
+
 async def open_pool() -> None:
     """Open the connection pool (called from the app lifespan and worker start-up)."""
-    await DB.start_connection_pool(min_size=1, max_size=_pool_size)
+    await DB.start_connection_pool(min_size=1, max_size=_pool_size, reset=_keep_session)
 
 
 async def close_pool() -> None:
