@@ -41,10 +41,11 @@ def require_user(request: Request) -> CurrentUser:
     return user
 
 
-def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The app-wide guard: login unless public, then the handler's capability (deny by default).
 
     Every handler declares ``opt["scope"]``; a handler without one is refused to everybody.
+    (Async although it never awaits: Litestar runs a sync guard in a worker thread.)
     """
     kind = handler.opt.get("scope")
     if kind not in SCOPE_KINDS:
