@@ -113,7 +113,7 @@ async def _create(request: Request, table: str, data: Any) -> Response:
         return json_errors(shape)
     if table == "visit":
         form, found = await field.read_visit(user, body)
-        save = lambda: field.log_visit(user, form, found)  # noqa: E731
+        save = lambda: field.save_visit(user, form, found)  # noqa: E731
     elif table == "call":
         form, found = await field.read_call(user, body)
         save = lambda: field.log_call(user, form, found)  # noqa: E731
@@ -123,10 +123,14 @@ async def _create(request: Request, table: str, data: Any) -> Response:
     if not form.ok:
         return json_errors(form.errors)
     try:
-        record_id, created = await save()
+        saved = await save()
     except FieldError as e:
         return json_errors(e.errors)
-    row = await field.record(user.scope, table, record_id)
+    if len(saved) == 3:  # save_visit: (id, the record, created); a new visit is not read back
+        _record_id, row, created = saved
+    else:
+        record_id, created = saved
+        row = await field.record(user.scope, table, record_id)
     return Response(out(table, row), status_code=201 if created else 200)
 
 

@@ -72,11 +72,17 @@ async def render_form(
     )
 
 
-async def render_saved(request: Request, table: str, record_id: int) -> Response:
-    """After a successful post: the saved record and a way to log the next one (htmx), or 303."""
+async def render_saved(
+    request: Request, table: str, record_id: int, record: dict | None = None
+) -> Response:
+    """After a successful post: the saved record and a way to log the next one (htmx), or 303.
+
+    ``record``: the saved record as ``field.record`` reads it, when the caller has it already.
+    """
     if not is_htmx(request):
         return see_other(f"/{table}s/{record_id}")
-    record = await field.record(require_user(request).scope, table, record_id)
+    if record is None:
+        record = await field.record(require_user(request).scope, table, record_id)
     return fpage("field/_saved.html", request, table=table, r=record)
 
 
@@ -190,8 +196,10 @@ async def visit_create(request: Request, data: Annotated[dict, FORM]) -> Respons
     form, found = await field.read_visit(user, data)
     if form.ok:
         try:
-            visit_id, _created = await field.log_visit(user, form, found)
-            return await render_saved(request, "visit", visit_id)
+            visit_id, record, _created = await field.save_visit(
+                user, form, found, reread=is_htmx(request)
+            )
+            return await render_saved(request, "visit", visit_id, record)
         except FieldError as e:
             form.errors.update(e.errors)
     return await render_form(

@@ -98,7 +98,8 @@ async def read_visit(user: CurrentUser, data: Any) -> tuple[Form, dict]:
     due = f.day("follow_up_due")
     f.integer("task_id")
     _not_future(f, "visited_at", visited_at)
-    grid = await _grid(scope, grid_id) if grid_id else None
+    grid = _session_grid(user) if grid_id and grid_id == own_grid else None
+    grid = grid or (await _grid(scope, grid_id) if grid_id else None)
     if grid_id and grid is None:
         f.error("grid_id", N_("Not found."))
     household = None
@@ -396,45 +397,106 @@ async def mark_task_done(user: CurrentUser, task_id: int) -> bool:
 # -- visits --------------------------------------------------------------------------------
 
 
-async def log_visit(user: CurrentUser, form: Form, found: dict) -> tuple[int, bool]:
-    """Store a checked visit exactly once; its follow-up date becomes a task."""
+#: One statement (one round trip, atomic without BEGIN/COMMIT): insert the visit unless its
+#: ``client_uuid`` is stored, and only if it was inserted: create its follow-up tasks, close the
+#: task it answers, and mark its roll-up bucket dirty (``marks.mark_dirty``'s upsert) - so the
+#: mark commits with the visit. A conflict returns no row: the caller reads the stored one.
+VISIT_INSERT = """WITH ins AS (
+    INSERT INTO visit (client_uuid, author, unit, unit_path, kind, visited_at, household,
+        address, persons_met, topics, summary, mood, resolved_on_site, reported_up,
+        follow_up_due, review_state, review_comment, created_at, updated_at)
+    VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', '', {}, {})
+    ON CONFLICT (client_uuid) DO NOTHING RETURNING *
+), tasks AS (
+    INSERT INTO follow_up_task (unit_path, assignee, source_type, source_id, kind, due,
+        created_at)
+    SELECT ins.unit_path, ins.author, 'visit', ins.id, t.kind, t.due, now()
+    FROM ins, unnest({}::varchar[], {}::date[]) AS t(kind, due)
+), closed AS (
+    UPDATE follow_up_task t SET done_at = now(), done_by_type = 'visit', done_by_id = ins.id
+    FROM ins WHERE t.done_at IS NULL AND t.id = {}::int AND t.unit_path LIKE {}
+), held AS (
+    SELECT d.id FROM rollup_dirty d JOIN ins ON d.unit_path = ins.unit_path
+    WHERE d.day = {}::date FOR KEY SHARE OF d SKIP LOCKED
+), mark AS (
+    INSERT INTO rollup_dirty (unit_path, day, marked_at)
+    SELECT ins.unit_path, {}::date, clock_timestamp() FROM ins
+    WHERE NOT EXISTS (SELECT 1 FROM held)
+    ON CONFLICT (unit_path, day) DO UPDATE SET marked_at = EXCLUDED.marked_at
+)
+SELECT * FROM ins"""
+
+
+async def _store_visit(user: CurrentUser, form: Form, found: dict) -> tuple[dict | None, int, bool]:
+    """Store a checked visit exactly once: (the new row as ``record`` reads it or None, id,
+    whether this call created it)."""
     v = form.values
     grid, household = found["grid"], found["household"]
-    async with db.transaction():
-        visit_id, created = await _insert_once(
-            "visit",
-            {
-                "client_uuid": v["client_uuid"],
-                "author": user.id,
-                "unit": grid["id"],
-                "unit_path": grid["path"],
-                "kind": v["kind"],
-                "visited_at": v["visited_at"],
-                "household": household["id"] if household else None,
-                "address": v["address"] or (household["address"] if household else ""),
-                "persons_met": v["persons_met"],
-                "topics": v["topics"],
-                "summary": v["summary"],
-                "mood": v["mood"],
-                "resolved_on_site": v["resolved_on_site"],
-                "reported_up": v["reported_up"],
-                "follow_up_due": v["follow_up_due"],
-                "review_state": "pending",
-                "review_comment": "",
-                "created_at": now(),
-                "updated_at": now(),
-            },
-            user.id,
+    specs = rules.visit_tasks(v["follow_up_due"])
+    row = await db.fetchrow(
+        VISIT_INSERT,
+        v["client_uuid"],
+        user.id,
+        grid["id"],
+        grid["path"],
+        v["kind"],
+        v["visited_at"],
+        household["id"] if household else None,
+        v["address"] or (household["address"] if household else ""),
+        v["persons_met"],
+        v["topics"],
+        v["summary"],
+        v["mood"],
+        v["resolved_on_site"],
+        v["reported_up"],
+        v["follow_up_due"],
+        now(),
+        now(),
+        [s.kind for s in specs],
+        [s.due for s in specs],
+        v.get("task_id") or None,
+        _in_scope(user.scope),
+        local_day(v["visited_at"]),
+        local_day(v["visited_at"]),
+    )
+    if row is None:
+        existing = await db.fetchrow(
+            "SELECT id, author FROM visit WHERE client_uuid = {}", v["client_uuid"]
         )
-        if created:
-            await _sync_tasks(
-                "visit", visit_id, rules.visit_tasks(v["follow_up_due"]), grid["path"], user.id
-            )
-            await _close_task_by_id(user.scope, v.get("task_id"), ("visit", visit_id))
-            await mark_dirty(grid["path"], local_day(v["visited_at"]))
-    if created:
-        await wake()
+        if existing is None or existing["author"] != user.id:
+            raise FieldError({"client_uuid": N_("This record id is already used.")})
+        return None, existing["id"], False
+    await wake()
+    # What ``record`` adds to the row (VISIT_SELECT), known without reading it back.
+    row["author_name"] = user.full_name
+    row["grid_name"] = grid["name"]
+    row["reviewer_name"] = None
+    row["overdue"] = any(s.due < today() for s in specs)
+    return row, row["id"], True
+
+
+async def log_visit(user: CurrentUser, form: Form, found: dict) -> tuple[int, bool]:
+    """Store a checked visit exactly once; its follow-up date becomes a task."""
+    _row, visit_id, created = await _store_visit(user, form, found)
     return visit_id, created
+
+
+async def save_visit(
+    user: CurrentUser, form: Form, found: dict, *, reread: bool = True
+) -> tuple[int, dict | None, bool]:
+    """``log_visit`` plus the stored record as ``record`` reads it: a new one without reading
+    it back, a repeated post's read from the table (unless ``reread`` is false: then None)."""
+    row, visit_id, created = await _store_visit(user, form, found)
+    if row is None and reread:
+        row = await record(user.scope, "visit", visit_id)
+    return visit_id, row, created
+
+
+def _session_grid(user: CurrentUser) -> dict | None:
+    """The user's own grid as the session already knows it (None unless the user sits on one)."""
+    if user.unit_tier != "grid" or not user.unit_id:
+        return None
+    return {"id": user.unit_id, "path": user.unit_path, "name": user.unit_name, "tier": "grid"}
 
 
 VISIT_EDITABLE = (
