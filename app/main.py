@@ -178,13 +178,17 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, i18n.gettext("Something went wrong on our side."))
 
 
-def make_template_engine() -> JinjaTemplateEngine:
+def make_template_engine(auto_reload: bool = True) -> JinjaTemplateEngine:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html", "xml", "j2"], default=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiled templates are cached either way; off, it also skips a stat() of every
+        # template file on every render (edits then need a restart, as code edits do;
+        # ``FENGQIAO_DEBUG=1`` keeps reloading them).
+        auto_reload=auto_reload,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     from app import templating
@@ -231,7 +235,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
         ),
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6),
-        template_config=TemplateConfig(engine=make_template_engine()),
+        template_config=TemplateConfig(engine=make_template_engine(auto_reload=settings.debug)),
         plugins=[HTMXPlugin()],
         openapi_config=OpenAPIConfig(
             title="Fengqiao API",
