@@ -24,6 +24,7 @@ from app.domain.clocks import (
     ARTICLE_GROUP_VISIT,
     ARTICLE_HANDLING,
     ARTICLE_MULTI_BODY,
+    DEFAULT_SETTINGS,
     Clock,
     ClockState,
     Event,
@@ -246,6 +247,8 @@ async def set_override(actor_id: int, day: date, is_workday: bool, note: str) ->
             is_workday,
             note,
         )
+        # working-day deadlines may move: the stored ones are recomputed lazily
+        await db.fetch("UPDATE petition_case SET next_due_clock = NULL")
         await audit.record(
             "calendar.override",
             actor_id=actor_id,
@@ -362,6 +365,55 @@ def clock_summary(clocks: tuple[Clock, ...], today: date) -> dict:
     }
 
 
+def next_due(clocks: tuple[Clock, ...]) -> tuple[date | None, str]:
+    """The nearest running (or overdue) duty deadline and its clock name; (None, '') if none.
+
+    Stored on the case row when events are applied so lists filter overdue / due soon in SQL.
+    """
+    running = [
+        c
+        for c in clocks
+        if c.is_open
+        and c.kind.value == "duty"
+        and c.state in (ClockState.RUNNING, ClockState.OVERDUE)
+    ]
+    nearest = min(running, key=lambda c: c.due_on, default=None)
+    return (nearest.due_on, nearest.name) if nearest else (None, "")
+
+
+async def refresh_due(case_ids: list[int]) -> None:
+    """Recompute and store ``next_due_on`` / ``next_due_clock`` from the cases' events."""
+    if not case_ids:
+        return
+    cal = await calendar()
+    today = _now().date()
+    evs = await events_of(case_ids)
+    for cid in case_ids:
+        events = evs[cid]
+        if not events or events[0].kind != "register":
+            events = [_event(r) for r in await event_rows(cid)]
+        due_on, name = next_due(clocks_of(events, cal, today))
+        await db.fetch(
+            "UPDATE petition_case SET next_due_on = {}, next_due_clock = {} WHERE id = {}",
+            due_on,
+            name,
+            cid,
+        )
+
+
+async def fill_missing_due(where: str = "true", args: list[Any] | None = None) -> None:
+    """Lazily backfill rows never computed (older rows, imports): ``next_due_clock IS NULL``."""
+    while True:
+        rows = await db.fetch(
+            f"SELECT c.id FROM petition_case c WHERE {where} AND c.next_due_clock IS NULL"
+            " ORDER BY c.id LIMIT 500",
+            *(args or []),
+        )
+        if not rows:
+            return
+        await refresh_due([r["id"] for r in rows])
+
+
 async def department_names() -> dict[str, str]:
     rows = await db.fetch("SELECT id, name FROM department")
     return {str(r["id"]): r["name"] for r in rows}
@@ -389,6 +441,7 @@ class Filters:
 async def list_cases(user: Any, f: Filters) -> dict:
     """Cases in scope matching ``f``, newest first (inbox: overdue and due soon first)."""
     where, args = scope_sql(user)
+    scope_args = list(args)
     clauses = [where]
     if f.state:
         if f.state == "open":
@@ -425,43 +478,46 @@ async def list_cases(user: Any, f: Filters) -> dict:
     if f.q:
         clauses.append("(c.number ILIKE {} OR c.petitioner_name ILIKE {} OR c.content ILIKE {})")
         args.extend([f"%{f.q}%"] * 3)
-    rows = await db.fetch(
+    need_clocks = f.overdue or f.due_soon or f.inbox
+    today = _now().date()
+    soon = today + timedelta(days=DEFAULT_SETTINGS.due_soon_days)
+    order = "c.received_at DESC, c.id DESC"
+    if need_clocks:
+        await fill_missing_due(where, scope_args)
+        if f.overdue:
+            clauses.append("c.next_due_on < {}")
+            args.append(today)
+        if f.due_soon:
+            clauses.append("c.next_due_on BETWEEN {} AND {}")
+            args.extend([today, soon])
+        if f.inbox:
+            order = (
+                "(c.next_due_on < {}) IS TRUE DESC, (c.next_due_on <= {}) IS TRUE DESC,"
+                " c.next_due_on NULLS LAST, " + order
+            )
+    where_sql = " AND ".join(clauses)
+    total = await db.fetchval(f"SELECT count(*) FROM petition_case c WHERE {where_sql}", *args)
+    page_size = PAGE_SIZE
+    start = (max(f.page, 1) - 1) * page_size
+    order_args = [today, soon] if f.inbox else []
+    shown = await db.fetch(
         "SELECT c.id, c.number, c.channel, c.petitioner_name, c.petitioner_phone,"
         " c.petitioner_id_number, c.group_size, c.category, c.state, c.tags, c.received_at,"
         " c.listed_supervision, c.owner_leader, c.repeat_of, c.source_visit_id,"
-        " u.name AS unit_name, d.name AS lead_name"
+        " c.next_due_on, c.next_due_clock, u.name AS unit_name, d.name AS lead_name"
         " FROM petition_case c JOIN unit u ON u.id = c.unit"
         " LEFT JOIN department d ON d.id = c.lead_department"
-        f" WHERE {' AND '.join(clauses)} ORDER BY c.received_at DESC, c.id DESC",
+        f" WHERE {where_sql} ORDER BY {order} LIMIT {{}} OFFSET {{}}",
         *args,
+        *order_args,
+        page_size,
+        start,
     )
+    # The clocks shown are the domain's, for the page only.
     cal = await calendar()
-    today = _now().date()
-    need_clocks = f.overdue or f.due_soon or f.inbox
-    page_size = PAGE_SIZE
-    if need_clocks:
-        evs = await events_of([r["id"] for r in rows])
-        for r in rows:
-            r["clock"] = clock_summary(clocks_of(evs[r["id"]], cal, today), today)
-        if f.overdue:
-            rows = [r for r in rows if r["clock"]["overdue"]]
-        if f.due_soon:
-            rows = [r for r in rows if r["clock"]["due_soon"]]
-        if f.inbox:
-            rows.sort(
-                key=lambda r: (
-                    not r["clock"]["overdue"],
-                    not r["clock"]["due_soon"],
-                    r["clock"]["days_left"] if r["clock"]["days_left"] is not None else 9999,
-                )
-            )
-    total = len(rows)
-    start = (max(f.page, 1) - 1) * page_size
-    shown = rows[start : start + page_size]
-    if not need_clocks:
-        evs = await events_of([r["id"] for r in shown])
-        for r in shown:
-            r["clock"] = clock_summary(clocks_of(evs[r["id"]], cal, today), today)
+    evs = await events_of([r["id"] for r in shown])
+    for r in shown:
+        r["clock"] = clock_summary(clocks_of(evs[r["id"]], cal, today), today)
     return {
         "rows": shown,
         "total": total,
@@ -633,6 +689,7 @@ async def register(
             now,
         )
         await _insert_event(row["id"], event.kind, event.at, user, values)
+        await refresh_due([row["id"]])
         await audit.record(
             "case.register",
             actor_id=user.id,
@@ -829,6 +886,7 @@ async def apply_action(
             now,
             case_id,
         )
+        await refresh_due([case_id])
         await audit.record(
             f"case.{action}",
             actor_id=user.id,

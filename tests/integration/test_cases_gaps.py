@@ -9,6 +9,20 @@ from tests.integration.test_cases_flow import _unit, register
 from tests.support import new_uuid
 
 
+async def _rollups_dirty(sql, ids) -> None:
+    """After moving cases' dates by SQL: mark their roll-up buckets (today and every day they
+    now touch) dirty, as the app does on writes, so the roll-ups stay equal to the rows."""
+    await sql.execute(
+        "INSERT INTO rollup_dirty (unit_path, day, marked_at)"
+        " SELECT x.unit_path, x.day, clock_timestamp() FROM (SELECT DISTINCT c.unit_path, d.day"
+        " FROM petition_case c,"
+        " LATERAL (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS day"
+        "  UNION SELECT (c.received_at AT TIME ZONE 'Asia/Shanghai')::date"
+        "  UNION SELECT (e.at AT TIME ZONE 'Asia/Shanghai')::date FROM case_event e"
+        "  WHERE e.\"case\" = c.id) d WHERE c.id = ANY($1)) x"
+        " ON CONFLICT (unit_path, day) DO UPDATE SET marked_at = EXCLUDED.marked_at", list(ids))
+
+
 def _bell_count(html: str) -> int:
     m = re.search(r'class="bell-count"[^>]*>(\d+)<', html)
     assert m, html
@@ -135,6 +149,7 @@ async def test_baseline_count_and_reduction_ratio_with_numbers(as_user, sql):
     assert 'id="baseline-resolved">1<' in page
     assert 'id="baseline-ratio">33.3%<' in page
     await close(ids[3], "2002-03-01 10:00+08")
+    await _rollups_dirty(sql, ids)
     assert 'id="baseline-ratio">66.7%<' in (await leader.get("/lists")).text
     # validation and who may set it
     r = await leader.post_form("/lists/baseline", {"baseline_on": "2999-01-01"})
@@ -191,3 +206,51 @@ async def test_six_keys_are_tags_and_filters_and_first_time_rate_shown(as_user, 
     await register(desk, sql, tags=["first_time"])
     assert "one-time resolution" in (await desk.get("/lists?lang=en")).text or \
         "一次性化解" in (await desk.get("/lists")).text
+
+
+async def test_next_due_stored_on_events_and_filters_run_in_sql(as_user, sql):
+    from tests.integration.test_cases_flow import _dept, act
+
+    desk = await as_user("desk")
+    c = await register(desk, sql, content="时限字段测试：屋顶漏水")
+    cid = c["id"]
+
+    async def stored():
+        return await sql.fetchrow(
+            "SELECT next_due_on, next_due_clock FROM petition_case WHERE id = $1", cid)
+
+    async def listed(query):
+        items = (await desk.get(f"/api/v1/cases?q={c['number']}&{query}")).json()["items"]
+        return [x for x in items if x["id"] == cid]
+
+    row = await stored()
+    shown = (await listed(""))[0]["next_deadline"]  # computed by the domain for display
+    assert row["next_due_clock"] == "dispatch" == shown["clock"]
+    assert row["next_due_on"].isoformat() == shown["due_on"]
+    r = await act(desk, cid, "transfer", lead=str(await _dept(sql, "ZJ")))
+    assert r.status_code == 200, r.text
+    row = await stored()
+    shown = (await listed(""))[0]["next_deadline"]
+    assert row["next_due_clock"] not in ("", "dispatch", None)
+    assert (row["next_due_clock"], row["next_due_on"].isoformat()) == (
+        shown["clock"], shown["due_on"])
+    assert not await listed("overdue=1")
+    # a row never computed (older rows, imports) is filled lazily from its events
+    await sql.execute(
+        "UPDATE case_event SET at = at - interval '80 days' WHERE \"case\" = $1", cid)
+    await _rollups_dirty(sql, [cid])
+    await sql.execute(
+        "UPDATE petition_case SET next_due_clock = NULL, next_due_on = NULL WHERE id = $1", cid)
+    assert await listed("overdue=1")
+    assert (await stored())["next_due_clock"]
+    assert not await listed("due_soon=1")
+    # the filters read the stored column: due tomorrow is due soon, not overdue
+    await sql.execute(
+        "UPDATE petition_case SET next_due_on = (now() AT TIME ZONE 'Asia/Shanghai')::date + 1"
+        " WHERE id = $1", cid)
+    assert await listed("due_soon=1")
+    assert not await listed("overdue=1")
+    await sql.execute("UPDATE petition_case SET next_due_on = NULL, next_due_clock = ''"
+                      " WHERE id = $1", cid)
+    assert not await listed("due_soon=1") and not await listed("overdue=1")
+    assert await listed("")

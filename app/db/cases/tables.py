@@ -51,6 +51,10 @@ class PetitionCase(Table, tablename="petition_case"):
     created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    #: The nearest running duty deadline (as the domain computes it when events are applied)
+    #: and its clock; '' = no running deadline, NULL = not computed yet (filled lazily).
+    next_due_on = Date(null=True, default=None, index=True)
+    next_due_clock = Varchar(length=32, null=True, default=None)
 
 
 class CaseEvent(Table, tablename="case_event"):
