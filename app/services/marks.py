@@ -64,7 +64,7 @@ async def wake(defer: float | None = None) -> bool:
 
     defer = defer if defer is not None else _defer_seconds()
     window = int(time.time() // max(defer, 0.2))
-    key = (f"rollup-wake:{window}", defer, jobs._pool)
+    key = (job_id(window), defer, jobs._pool)
     if _woken is not None and _woken[:2] == key[:2] and _woken[2] is jobs._pool:
         return True
     try:
@@ -74,6 +74,19 @@ async def wake(defer: float | None = None) -> bool:
     if ok:
         _woken = (key[0], defer, jobs._pool)  # the connection it went out on
     return ok
+
+
+def job_id(window: int, queue: str | None = None) -> str:
+    """The wake-up's job id for a defer window, scoped to the queue (default: this process's).
+
+    arq keys a job by its id in the whole Redis database, not per queue, and refuses an id that
+    is already there (``enqueue_job`` answers None, silently). Without the queue in the id,
+    another deployment or test session on the same Redis enqueuing its wake-up in the same
+    window swallowed ours: no job came, and the marks waited for the one-minute sweep.
+    """
+    from app.services import jobs
+
+    return f"rollup-wake:{queue or jobs._queue_name}:{window}"
 
 
 #: (job id, defer, queue connection) of this process's last enqueued wake-up (see ``wake``);

@@ -279,3 +279,44 @@ async def test_moving_a_grid_moves_its_history_and_recomputes_both_sides(sql, se
         got_by_day = {g["day"]: g["n"] for g in got if g["n"]}
         assert got_by_day == {r["day"]: r["n"] for r in raw}, unit["id"]
     await h.compare(sql, rng)
+
+
+async def test_wake_ups_of_another_queue_on_the_same_redis_do_not_swallow_ours(
+    as_user, sql, servers
+):
+    # arq keys jobs by id in the whole Redis database: another deployment (or test session) on
+    # the same Redis with its wake-ups pending in the coming windows must not swallow ours.
+    from arq import create_pool
+
+    from app.services import jobs, marks
+
+    grid = await as_user("grid")
+    path = await sql.fetchval(
+        "SELECT u.path FROM unit u JOIN app_user a ON a.unit = u.id WHERE a.username = 'grid'"
+    )
+    other = f"{servers.queue_name}:other-deployment"
+    pool = await create_pool(jobs.redis_settings(servers.redis_url), default_queue_name=other)
+    window = int(time.time() // 0.2)  # the tests' app wakes with no defer: 0.2 s windows
+    ids = [marks.job_id(w, other) for w in range(window, window + 100)]  # the next 20 s
+    try:
+        for job_id in ids:
+            assert await pool.enqueue_job(marks.WAKE_JOB, _job_id=job_id, _defer_by=3600)
+        r = await grid.post_json(
+            "/api/v1/visits",
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "kind": "door",
+                "visited_at": datetime.now(h.LOCAL).isoformat(),
+                "address": "roll-up test address other queue",
+                "summary": "checked in",
+                "mood": "calm",
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert await sql.fetchval("SELECT count(*) FROM rollup_dirty WHERE unit_path = $1", path)
+        await asyncio.to_thread(run_worker_burst, servers)  # only the wake-up the post enqueued
+        left = await sql.fetch("SELECT unit_path, day FROM rollup_dirty WHERE unit_path = $1", path)
+        assert not left, [dict(r) for r in left]
+    finally:
+        await pool.delete(other, *(f"arq:job:{job_id}" for job_id in ids))
+        await pool.aclose()

@@ -25,6 +25,7 @@ def queue(monkeypatch):
     clock = {"now": 1_000_000.25}
     monkeypatch.setattr(jobs, "enqueue", fake.enqueue)
     monkeypatch.setattr(jobs, "_pool", object())
+    monkeypatch.setattr(jobs, "_queue_name", "q")
     monkeypatch.setattr(marks, "_woken", None)
     monkeypatch.setattr(marks.time, "time", lambda: clock["now"])
     monkeypatch.setattr(marks, "_defer", 1.0)  # as marks.configure(1.0)
@@ -37,7 +38,7 @@ async def test_a_burst_in_one_window_enqueues_one_wake_up(queue):
     assert len(queue.calls) == 1
     call = queue.calls[0]
     assert call["function"] == marks.WAKE_JOB
-    assert call["_job_id"] == "rollup-wake:1000000" and call["_defer_by"] == 1.0
+    assert call["_job_id"] == "rollup-wake:q:1000000" and call["_defer_by"] == 1.0
 
 
 async def test_the_next_window_enqueues_again(queue):
@@ -47,7 +48,7 @@ async def test_the_next_window_enqueues_again(queue):
     queue.clock["now"] += 0.5  # next window
     await marks.wake()
     await marks.wake()
-    assert [c["_job_id"] for c in queue.calls] == ["rollup-wake:1000000", "rollup-wake:1000001"]
+    assert [c["_job_id"] for c in queue.calls] == ["rollup-wake:q:1000000", "rollup-wake:q:1000001"]
 
 
 async def test_a_failed_enqueue_is_retried_by_the_next_write(queue):
@@ -71,6 +72,6 @@ async def test_another_defer_is_another_window(queue):
     await marks.wake(defer=0.0)  # 0.2 s windows: another job id, enqueued
     await marks.wake(defer=0.0)
     assert [(c["_job_id"], c["_defer_by"]) for c in queue.calls] == [
-        ("rollup-wake:1000000", 1.0),
-        ("rollup-wake:5000001", 0.0),
+        ("rollup-wake:q:1000000", 1.0),
+        ("rollup-wake:q:5000001", 0.0),
     ]
