@@ -434,14 +434,51 @@ def _write(block: str) -> None:
         readme.write_text(f"{head}{start}\n{block}\n{end}{tail}", encoding="utf-8")
 
 
+async def run_freshness_only(seconds: float) -> str:
+    """Only the freshness step, against the existing ``fq_bench_rollup`` (no regeneration)."""
+    from app import db
+
+    _, url, redis = _urls()
+    db.configure(url, max_size=6)
+    await db.open_pool()
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            visits = await conn.fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = 'visit'"
+            )
+            pending = await conn.fetchval("SELECT count(*) FROM rollup_dirty")
+        finally:
+            await conn.close()
+        load = os.getloadavg()
+        fresh = await _freshness(url, redis, seconds, 200)
+    finally:
+        await db.close_pool()
+    return (
+        f"freshness only, {datetime.now(LOCAL):%Y-%m-%d %H:%M} Asia/Shanghai, existing "
+        f"fq_bench_rollup (~{visits:,} visits, {pending} marks pending at start), load average "
+        f"{load[0]:.1f} / {os.getloadavg()[0]:.1f} (start / end): {fresh['rate']:.0f} "
+        f"submissions/s for {seconds:.0f} s, p50 {fresh['p50']:.2f} s, p95 {fresh['p95']:.2f} s "
+        f"({fresh['counted']}/{fresh['submissions']} seen)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="scale 0.02 (200 k records)")
     parser.add_argument("--freshness-seconds", type=float, default=None)
+    parser.add_argument(
+        "--freshness-only",
+        action="store_true",
+        help="only the freshness step, on the existing fq_bench_rollup; prints, writes nothing",
+    )
     args = parser.parse_args(argv)
     scale = float(os.environ.get("FENGQIAO_BENCH_SCALE") or (0.02 if args.quick else 1.0))
     seconds = args.freshness_seconds or (20.0 if scale >= 0.5 else 10.0)
     os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
+    if args.freshness_only:
+        print(asyncio.run(run_freshness_only(args.freshness_seconds or 20.0)))
+        return 0
     block = asyncio.run(run(scale, seconds))
     print(block)
     _write(block)

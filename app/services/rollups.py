@@ -477,12 +477,17 @@ async def _touch_households(conn: asyncpg.Connection) -> None:
 
     Those with a visit in a marked bucket, and those whose stored latest visit is a marked
     bucket (the visit may have moved or gone). The old and the new latest day join ``_keys``.
+    The visits are read per key (``LATERAL ... OFFSET 0`` keeps it a range scan of
+    ``(unit_path, visited_at)`` per marked bucket): as a plain join the planner chose a merge
+    join reading every visit of the marked grids (1.7 M rows, 14-35 s for 200 marks at 10 M).
     """
     await conn.execute(
         f"""INSERT INTO _hh (unit_path, household)
             SELECT v.unit_path, v.household FROM _keys k
-            JOIN visit v ON v.unit_path = k.unit_path AND {_IN_DAY}
-            WHERE v.household IS NOT NULL
+            CROSS JOIN LATERAL (
+              SELECT v.unit_path, v.household FROM visit v
+              WHERE v.unit_path = k.unit_path AND {_IN_DAY} AND v.household IS NOT NULL
+              OFFSET 0) v
             UNION
             SELECT h.unit_path, h.household FROM _keys k
             JOIN rollup_household h ON h.unit_path = k.unit_path AND h.last_day = k.day"""
