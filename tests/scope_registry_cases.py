@@ -10,6 +10,13 @@ async def _cases_in_and_out(sql, username: str, extra: str = "true"):
     if role == "department":
         mine = 'EXISTS (SELECT 1 FROM case_body b WHERE b."case" = c.id AND b.department = $1)'
         arg: object = dept
+    elif role == "street_leader":
+        # a street leader also sees matters dispatched to their street office
+        mine = (
+            "(c.unit_path LIKE $1 || '%' OR EXISTS (SELECT 1 FROM case_body b"
+            ' WHERE b."case" = c.id AND b.unit = (SELECT id FROM unit WHERE path = $1)))'
+        )
+        arg = path
     else:
         mine, arg = "c.unit_path LIKE $1 || '%'", path or "/none/"
     inside = await sql.fetchval(

@@ -110,7 +110,7 @@ def action_fields(
         elif name == "body":
             f |= {
                 "kind": "select",
-                "options": [(str(b["department"]), b["name"]) for b in bodies if b["active"]],
+                "options": [(b["body_id"], b["name"]) for b in bodies if b["active"]],
             }
         elif name in ("outcome", "target", "satisfaction"):
             if name == "satisfaction":
@@ -300,7 +300,7 @@ async def _detail_page(
     info = await svc.detail(user, case_id)
     if info is None:
         raise not_found()
-    depts = (await svc.form_options())["departments"]
+    depts = (await svc.form_options())["bodies"]
     names = {str(d["id"]): d["name"] for d in depts}
     forms = {
         a: action_fields(a, info["snapshot"].state.value, user, depts, info["bodies"])

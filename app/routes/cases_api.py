@@ -183,6 +183,8 @@ async def api_detail(request: Request, case_id: int) -> Response:
     out["bodies"] = [
         {
             "department_id": b["department"],
+            "unit_id": b["unit"],
+            "body_id": b["body_id"],
             "name": b["name"],
             "role": b["role"],
             "acknowledged_at": _iso(b["acknowledged_at"]),

@@ -29,8 +29,9 @@ async def compute(now: datetime | None = None) -> int:
     now = now or datetime.now(LOCAL_TZ)
     today = local_date(now)
     cases = await db.fetch(
-        "SELECT id, number, unit_path, lead_department, state FROM petition_case"
-        " WHERE state = ANY({})",
+        "SELECT c.id, c.number, c.unit_path, c.lead_department, c.state,"
+        ' (SELECT b.unit FROM case_body b WHERE b."case" = c.id AND b.role = \'lead\''
+        " AND b.active LIMIT 1) AS lead_unit FROM petition_case c WHERE c.state = ANY({})",
         sorted(svc.OPEN_STATES | {"replied", "reviewed", "review_requested", "rereview_requested"}),
     )
     if not cases:
@@ -38,7 +39,7 @@ async def compute(now: datetime | None = None) -> int:
     cal = await svc.calendar()
     evs = await svc.events_of([c["id"] for c in cases])
     users = await db.fetch(
-        "SELECT u.id, u.role, u.department, u.is_head, un.path FROM app_user u"
+        "SELECT u.id, u.role, u.department, u.unit, u.is_head, un.path FROM app_user u"
         " LEFT JOIN unit un ON un.id = u.unit WHERE u.active"
     )
     desk = [u["id"] for u in users if u["role"] == roles.FRONT_DESK]
@@ -51,7 +52,14 @@ async def compute(now: datetime | None = None) -> int:
             overdue = clock.state is ClockState.OVERDUE
             if not overdue and not due_soon(clock, today):
                 continue
-            if clock.name in DESK_CLOCKS or not case["lead_department"]:
+            if clock.name not in DESK_CLOCKS and case["lead_unit"]:
+                # a street office is the lead body: its leaders are told
+                targets = [
+                    u["id"]
+                    for u in users
+                    if u["role"] == roles.STREET_LEADER and u["unit"] == case["lead_unit"]
+                ]
+            elif clock.name in DESK_CLOCKS or not case["lead_department"]:
                 targets = list(desk)
             else:
                 targets = [

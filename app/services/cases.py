@@ -273,7 +273,24 @@ def scope_sql(user: Any, alias: str = "c") -> tuple[str, list[Any]]:
         )
     if not user.unit_path:
         return "false", []
+    if user.role == roles.STREET_LEADER and user.unit_id:
+        return (
+            f"({alias}.unit_path LIKE {{}} OR EXISTS (SELECT 1 FROM case_body b"
+            f' WHERE b."case" = {alias}.id AND b.unit = {{}}))',
+            [user.unit_path + "%", user.unit_id],
+        )
     return f"{alias}.unit_path LIKE {{}}", [user.unit_path + "%"]
+
+
+def street_body(unit_id: int) -> str:
+    """The domain's id of a street office as a body."""
+    return f"u{unit_id}"
+
+
+def _body_columns(body: str) -> tuple[int | None, int | None]:
+    """(department, unit) of a body id."""
+    body = str(body)
+    return (None, int(body[1:])) if body.startswith("u") else (int(body), None)
 
 
 async def get_case(user: Any, case_id: int) -> dict | None:
@@ -415,8 +432,12 @@ async def fill_missing_due(where: str = "true", args: list[Any] | None = None) -
 
 
 async def department_names() -> dict[str, str]:
+    """Names of every body id: departments and street offices."""
     rows = await db.fetch("SELECT id, name FROM department")
-    return {str(r["id"]): r["name"] for r in rows}
+    streets = await db.fetch("SELECT id, name FROM unit WHERE tier = 'street'")
+    return {str(r["id"]): r["name"] for r in rows} | {
+        street_body(r["id"]): r["name"] for r in streets
+    }
 
 
 # -- listing -------------------------------------------------------------------------------
@@ -785,11 +806,24 @@ class Done:
     state: str
 
 
+def _own_body(user: Any, snapshot: CaseSnapshot) -> str | None:
+    """The body the user acts for: their department, or their street office when the matter
+    was dispatched to it (otherwise street leaders act as before, without a body)."""
+    if user.role == roles.DEPARTMENT:
+        return str(user.department_id)
+    if user.role == roles.STREET_LEADER and user.unit_id:
+        mine = street_body(user.unit_id)
+        if mine in snapshot.bodies:
+            return mine
+    return None
+
+
 def _prepare_fields(user: Any, action: str, fields: dict, snapshot: CaseSnapshot) -> dict:
     """Fill in what the acting user implies (their own body, themselves as owner)."""
     fields = dict(fields)
-    if action in BODY_ACTIONS and user.role == roles.DEPARTMENT:
-        fields["body"] = str(user.department_id)
+    own = _own_body(user, snapshot)
+    if action in BODY_ACTIONS and own is not None:
+        fields["body"] = own
     if action == Kind.CLAIM_OWNERSHIP:
         fields["leader"] = str(user.id)
     if action in (Kind.TRANSFER, Kind.ASSIGN):
@@ -800,14 +834,14 @@ def _prepare_fields(user: Any, action: str, fields: dict, snapshot: CaseSnapshot
 
 
 def _body_check(user: Any, action: str, snapshot: CaseSnapshot) -> Refusal | None:
-    if user.role != roles.DEPARTMENT:
+    mine = _own_body(user, snapshot)
+    if mine is None:
         return None
-    mine = str(user.department_id)
     if action in BODY_ACTIONS and mine not in snapshot.bodies:
         return Refusal("case.refused.not_your_body", article=ARTICLE_MULTI_BODY)
     if action in LEAD_ACTIONS and snapshot.lead is not None and snapshot.lead != mine:
         return Refusal("case.refused.not_lead", {"lead": snapshot.lead}, article=ARTICLE_MULTI_BODY)
-    if action == Kind.EXTEND and not user.is_head:
+    if action == Kind.EXTEND and user.role == roles.DEPARTMENT and not user.is_head:
         return Refusal("case.refused.not_head", article=ARTICLE_HANDLING)
     return None
 
@@ -815,6 +849,9 @@ def _body_check(user: Any, action: str, snapshot: CaseSnapshot) -> Refusal | Non
 async def _validate_dispatch(fields: dict) -> dict[str, str]:
     errors: dict[str, str] = {}
     active = {str(r["id"]) for r in await db.fetch("SELECT id FROM department WHERE active")}
+    active |= {
+        street_body(r["id"]) for r in await db.fetch("SELECT id FROM unit WHERE tier = 'street'")
+    }
     lead = str(fields.get("lead") or "").strip()
     if lead and lead not in active:
         errors["lead"] = N_("Not one of the allowed choices.")
@@ -914,43 +951,54 @@ async def _side_effects(
     if action in (Kind.TRANSFER, Kind.ASSIGN):
         await db.fetch('UPDATE case_body SET active = false WHERE "case" = {}', cid)
         bodies = [(data["lead"], "lead")] + [(c, "co") for c in data.get("co_handlers") or []]
-        for dept, role in bodies:
+        for body, role in bodies:
+            dept, unit = _body_columns(body)
             await db.fetch(
-                'INSERT INTO case_body ("case", department, role, dispatched_at, active)'
-                " VALUES ({}, {}, {}, {}, true)",
+                'INSERT INTO case_body ("case", department, unit, role, dispatched_at, active)'
+                " VALUES ({}, {}, {}, {}, {}, true)",
                 cid,
-                int(dept),
+                dept,
+                unit,
                 role,
                 now,
             )
         await db.fetch(
-            "UPDATE petition_case SET lead_department = {} WHERE id = {}", int(data["lead"]), cid
+            "UPDATE petition_case SET lead_department = {} WHERE id = {}",
+            _body_columns(data["lead"])[0],
+            cid,
         )
     elif action in (Kind.ACKNOWLEDGE, Kind.ACCEPT):
+        dept, unit = _body_columns(data["body"])
         await db.fetch(
-            'UPDATE case_body SET acknowledged_at = {} WHERE "case" = {} AND department = {}'
-            " AND active AND acknowledged_at IS NULL",
+            'UPDATE case_body SET acknowledged_at = {} WHERE "case" = {}'
+            " AND (department = {} OR unit = {}) AND active AND acknowledged_at IS NULL",
             now,
             cid,
-            int(data["body"]),
+            dept,
+            unit,
         )
     elif action == Kind.OBJECT:
         if data.get("lead", True):
+            dept, unit = _body_columns(data["body"])
             await db.fetch(
-                "UPDATE case_body SET objected_at = CASE WHEN department = {} THEN {}::timestamptz"
-                ' ELSE objected_at END, active = false WHERE "case" = {} AND active',
-                int(data["body"]),
+                "UPDATE case_body SET objected_at = CASE WHEN department = {} OR unit = {}"
+                ' THEN {}::timestamptz ELSE objected_at END, active = false WHERE "case" = {}'
+                " AND active",
+                dept,
+                unit,
                 now,
                 cid,
             )
             await db.fetch("UPDATE petition_case SET lead_department = NULL WHERE id = {}", cid)
         else:
+            dept, unit = _body_columns(data["body"])
             await db.fetch(
                 'UPDATE case_body SET objected_at = {}, active = false WHERE "case" = {}'
-                " AND department = {} AND active",
+                " AND (department = {} OR unit = {}) AND active",
                 now,
                 cid,
-                int(data["body"]),
+                dept,
+                unit,
             )
     elif action == Kind.CLAIM_OWNERSHIP:
         await db.fetch("UPDATE petition_case SET owner_leader = {} WHERE id = {}", user.id, cid)
@@ -1007,7 +1055,9 @@ async def detail(user: Any, case_id: int) -> dict | None:
     cal = await calendar()
     today = _now().date()
     bodies = await db.fetch(
-        "SELECT b.*, d.name FROM case_body b JOIN department d ON d.id = b.department"
+        "SELECT b.*, coalesce(d.name, un.name) AS name,"
+        " coalesce(b.department::text, 'u' || b.unit::text) AS body_id FROM case_body b"
+        " LEFT JOIN department d ON d.id = b.department LEFT JOIN unit un ON un.id = b.unit"
         ' WHERE b."case" = {} ORDER BY b.active DESC, b.role DESC, b.id',
         case_id,
     )
@@ -1037,8 +1087,13 @@ async def detail(user: Any, case_id: int) -> dict | None:
 
 
 async def form_options() -> dict:
+    """Dispatch choices: departments, then street offices (ids ``"u<unit>"``)."""
+    depts = await db.fetch("SELECT id, name FROM department WHERE active ORDER BY name")
+    streets = await db.fetch("SELECT id, name FROM unit WHERE tier = 'street' ORDER BY name")
     return {
-        "departments": await db.fetch("SELECT id, name FROM department WHERE active ORDER BY name")
+        "departments": depts,
+        "bodies": [{"id": str(d["id"]), "name": d["name"]} for d in depts]
+        + [{"id": street_body(u["id"]), "name": u["name"]} for u in streets],
     }
 
 

@@ -23,6 +23,13 @@ async def _rollups_dirty(sql, ids) -> None:
         " ON CONFLICT (unit_path, day) DO UPDATE SET marked_at = EXCLUDED.marked_at", list(ids))
 
 
+async def _mark_today(sql, unit_path: str) -> None:
+    await sql.execute(
+        "INSERT INTO rollup_dirty (unit_path, day, marked_at)"
+        " VALUES ($1, (now() AT TIME ZONE 'Asia/Shanghai')::date, clock_timestamp())"
+        " ON CONFLICT (unit_path, day) DO UPDATE SET marked_at = EXCLUDED.marked_at", unit_path)
+
+
 def _bell_count(html: str) -> int:
     m = re.search(r'class="bell-count"[^>]*>(\d+)<', html)
     assert m, html
@@ -45,7 +52,8 @@ async def test_bell_in_every_page_counts_notices_and_open_warnings(as_user, sql)
     wid = await sql.fetchval(
         "INSERT INTO warning (kind, unit_path, subject_type, subject_id, period, level, message,"
         " evidence, created_at, handled_note) VALUES ('group_matter', $1, 'test', 'bell',"
-        " 'bell-test', 'high', '铃铛测试预警', '{}'::jsonb, now(), '') RETURNING id", path + "x/")
+        " 'bell-test', 'high', '铃铛测试预警', '{}'::jsonb, now(), '') RETURNING id", path)
+    await _mark_today(sql, path)
     try:
         assert _bell_count((await leader.get("/notifications/bell")).text) == before + 2
         page = await leader.get("/notifications")
@@ -63,6 +71,7 @@ async def test_bell_in_every_page_counts_notices_and_open_warnings(as_user, sql)
         assert "铃铛测试预警" not in (await leader.get("/notifications")).text
     finally:
         await sql.execute("DELETE FROM warning WHERE id = $1", wid)
+        await _mark_today(sql, path)
     # a department user sees no warnings (not theirs), only their own notices
     dept = await as_user("dept")
     assert (await dept.get("/notifications")).status_code == 200
@@ -254,3 +263,59 @@ async def test_next_due_stored_on_events_and_filters_run_in_sql(as_user, sql):
                       " WHERE id = $1", cid)
     assert not await listed("due_soon=1") and not await listed("overdue=1")
     assert await listed("")
+
+
+async def test_dispatch_to_a_street_office_its_leaders_see_and_act(as_user, sql, servers):
+    from tests.integration.test_cases_flow import _compute_notifications, _dept, act
+
+    desk = await as_user("desk")
+    # a matter that arose in another street (DZ) is sent to the DS street office
+    case = await register(desk, sql, street="DZ", content="跨街道事项：农贸市场噪音扰民")
+    cid = case["id"]
+    ds = await sql.fetchval("SELECT id FROM unit WHERE code = 'DS'")
+    street = await as_user("street")
+    assert (await street.get(f"/cases/{cid}")).status_code == 404
+    page = await desk.get(f"/cases/{cid}")
+    assert f'value="u{ds}"' in page.text  # offered as a competent body
+    r = await act(desk, cid, "transfer", lead=f"u{ds}", co_handlers=[str(await _dept(sql, "ZJ"))])
+    assert r.status_code == 200, r.text
+    body = await sql.fetchrow(
+        "SELECT department, unit FROM case_body WHERE \"case\" = $1 AND role = 'lead'", cid)
+    assert body["unit"] == ds and body["department"] is None
+    lead_department = await sql.fetchval(
+        "SELECT lead_department FROM petition_case WHERE id = $1", cid)
+    assert lead_department is None
+    # the street leader now sees it and acts for the street office; the dispatch is complete
+    # only when the co-handling department acknowledges too (Art. 24)
+    detail = await street.get(f"/api/v1/cases/{cid}")
+    assert detail.status_code == 200
+    assert any(b["body_id"] == f"u{ds}" and b["name"] for b in detail.json()["bodies"])
+    r = await act(street, cid, "acknowledge")
+    assert r.status_code == 200, r.text
+    assert await sql.fetchval(
+        "SELECT acknowledged_at IS NOT NULL FROM case_body WHERE \"case\" = $1 AND unit = $2",
+        cid, ds)
+    r = await act(street, cid, "accept")
+    assert r.status_code == 422 and r.json()["key"] == "case.refused.dispatch_incomplete"
+    dept = await as_user("dept")
+    assert (await act(dept, cid, "acknowledge")).status_code == 200
+    r = await act(street, cid, "accept")
+    assert r.status_code == 200, r.text
+    r = await act(street, cid, "note", text="街道组织现场核查")
+    assert r.status_code == 200 and r.json()["state"] == "in_progress"
+    # the co-handling department is not the lead: it cannot write the opinion
+    r = await act(dept, cid, "note", text="越位")
+    assert r.status_code == 422
+    # another street's people still cannot see it
+    grid2 = await as_user("grid2")
+    assert (await grid2.get(f"/cases/{cid}")).status_code == 404
+    # overdue: the street office's leaders are told (not the desk)
+    await sql.execute(
+        "UPDATE case_event SET at = at - interval '120 days' WHERE \"case\" = $1", cid)
+    await _rollups_dirty(sql, [cid])
+    _compute_notifications(servers)
+    told = await sql.fetch(
+        'SELECT u.username FROM notification n JOIN app_user u ON u.id = n."user"'
+        ' WHERE n."case" = $1', cid)
+    assert "street" in {r["username"] for r in told}
+    assert "desk" not in {r["username"] for r in told}

@@ -70,11 +70,16 @@ class CaseEvent(Table, tablename="case_event"):
 
 
 class CaseBody(Table, tablename="case_body"):
-    """A department the case was dispatched to: the lead or a co-handler (Art. 24)."""
+    """A body the case was dispatched to: the lead or a co-handler (Art. 24) — a functional
+    department, or a street office (街道, ``unit``) whose leaders receive it (exactly one is set;
+    the domain knows them as ``"17"`` and ``"u5"``)."""
 
     id = Serial(primary_key=True)
     case = ForeignKey(PetitionCase, on_delete=OnDelete.cascade, index=True)
-    department = ForeignKey(Department, on_delete=OnDelete.restrict, index=True)
+    department = ForeignKey(
+        Department, null=True, default=None, on_delete=OnDelete.restrict, index=True
+    )
+    unit = ForeignKey(Unit, null=True, default=None, on_delete=OnDelete.restrict, index=True)
     role = Varchar(length=8)
     dispatched_at = Timestamptz()
     acknowledged_at = Timestamptz(null=True, default=None)
