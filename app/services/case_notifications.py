@@ -30,7 +30,7 @@ async def compute(now: datetime | None = None) -> int:
     today = local_date(now)
     cases = await db.fetch(
         "SELECT c.id, c.number, c.unit_path, c.lead_department, c.state,"
-        ' (SELECT b.unit FROM case_body b WHERE b."case" = c.id AND b.role = \'lead\''
+        " (SELECT b.unit FROM case_body b WHERE b.\"case\" = c.id AND b.role = 'lead'"
         " AND b.active LIMIT 1) AS lead_unit FROM petition_case c WHERE c.state = ANY({})",
         sorted(svc.OPEN_STATES | {"replied", "reviewed", "review_requested", "rereview_requested"}),
     )
