@@ -90,10 +90,12 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
     marks = "SELECT id FROM rollup_dirty WHERE unit_path = $1 AND day = '2026-10-04'::date"
     first = visit_form(visited_at="2026-10-04T10:00", follow_up_due=None)
     assert (await s.post_form("/visits", first, htmx=True)).status_code == 200
-    (old,) = [r["id"] for r in await sql.fetch(marks, path)]
     # The worker (process_dirty) holds the mark FOR UPDATE while it recomputes the bucket,
-    # then deletes it. (In a thread of its own: the test client blocks this loop.)
+    # then deletes it. (In a thread of its own: the test client blocks this loop.) A real
+    # worker of the session (the browser tests' live server) may already have taken the first
+    # visit's mark, so the stand-in worker makes sure the mark exists and holds it.
     locked, events = threading.Event(), []
+    held_ids: list[int] = []
 
     def recompute() -> None:
         async def run() -> None:
@@ -101,12 +103,22 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
             try:
                 async with worker.transaction():
                     held = await worker.fetch(
-                        "SELECT id FROM rollup_dirty WHERE id = $1 FOR UPDATE SKIP LOCKED", old
+                        "INSERT INTO rollup_dirty (unit_path, day, marked_at)"
+                        " VALUES ($1, '2026-10-04'::date, clock_timestamp())"
+                        " ON CONFLICT (unit_path, day)"
+                        " DO UPDATE SET marked_at = rollup_dirty.marked_at RETURNING id",
+                        path,
                     )
+                    # ... and locks it as process_dirty does (FOR UPDATE, not the upsert's
+                    # weaker no-key lock).
+                    await worker.fetch(
+                        "SELECT id FROM rollup_dirty WHERE id = $1 FOR UPDATE", held[0]["id"]
+                    )
+                    held_ids.extend(r["id"] for r in held)
                     events.append([r["id"] for r in held])
                     locked.set()
                     await asyncio.sleep(0.8)
-                    await worker.execute("DELETE FROM rollup_dirty WHERE id = $1", old)
+                    await worker.execute("DELETE FROM rollup_dirty WHERE id = $1", held_ids[0])
                     events.append(time.monotonic())
             finally:
                 locked.set()
@@ -122,6 +134,7 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
     answered = time.monotonic()
     thread.join(10)
     assert response.status_code == 200
+    old = held_ids[0]
     assert events[0] == [old] and answered >= events[1]  # it waited for the recompute
     again = [r["id"] for r in await sql.fetch(marks, path)]
     assert len(again) == 1 and again != [old]
