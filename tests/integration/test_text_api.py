@@ -124,9 +124,13 @@ async def test_backfill_command_reanalyses_an_edited_record(sql, servers):
         "SELECT emotion FROM text_analysis WHERE table_name = 'visit' AND record_id = $1", vid
     )
     assert first == "satisfied"
+    # Edited just after its analysis (not "in the future": a re-run within the same second
+    # must then find nothing left to analyse).
     await sql.execute(
         "UPDATE visit SET summary = '再拖下去我就跳楼，活不下去了',"
-        " updated_at = now() + interval '1 second' WHERE id = $1",
+        " updated_at = (SELECT analysed_at FROM text_analysis"
+        "  WHERE table_name = 'visit' AND record_id = $1) + interval '1 millisecond'"
+        " WHERE id = $1",
         vid,
     )
     assert "0 records" not in await asyncio.to_thread(_backfill_cli, servers)
