@@ -1,4 +1,4 @@
-"""Piccolo configuration: one PostgreSQL engine; the URL is set at start-up (``app.db.configure``)."""
+"""Piccolo configuration: one PostgreSQL engine; its URL is set at start-up (app.db.configure)."""
 
 import os
 

@@ -83,8 +83,7 @@ async def admin_accounts(sql, username: str):
     # Not the admin's own account: posting {} to /active would deactivate it and log the
     # matrix's admin out for every route after it.
     return await sql.fetchval("SELECT max(id) FROM app_user"), None
-import tests.scope_registry_platform  # noqa: E402,F401  (smart platform)
-import tests.scope_registry_field  # noqa: E402,F401  (field work)
-
 import tests.scope_registry_cases  # noqa: E402,F401  (petition cases)
+import tests.scope_registry_field  # noqa: E402,F401  (field work)
 import tests.scope_registry_forecast  # noqa: E402,F401  (forecasts)
+import tests.scope_registry_platform  # noqa: E402,F401  (smart platform)

@@ -1,9 +1,22 @@
 """Every route module's handlers. An area adds its module here."""
 
-from app.routes import admin, auth, health, home, org_api
-from app.routes import pwa
-from app.routes import calls, field_api, households, mediations, tasks, visits  # noqa: I001
-from app.routes import cases, cases_api, lists  # noqa: I001
+from app.routes import (  # noqa: I001  # noqa: I001
+    admin,
+    auth,
+    calls,
+    cases,
+    cases_api,
+    field_api,
+    health,
+    home,
+    households,
+    lists,
+    mediations,
+    org_api,
+    pwa,
+    tasks,
+    visits,
+)
 
 ROUTE_HANDLERS = [
     *health.ROUTES,
