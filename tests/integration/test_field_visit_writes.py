@@ -49,35 +49,46 @@ async def test_form_and_api_posting_one_client_uuid_at_once_store_one_visit_one_
 
 
 async def test_the_roll_up_mark_is_stored_with_the_visit(as_user, sql):
-    s = await as_user("grid")
-    # A day no other test writes on (Beijing 2026-10-03; 15:30 UTC is 23:30 there), so the
-    # bucket is unmarked before (marks are left for the roll-up tests' sweeps to process).
-    data = visit_form(visited_at="2026-10-03T23:30", follow_up_due=None)
-    path = await sql.fetchval("SELECT path FROM unit WHERE id = $1", await grid_id(sql))
-    mark = "SELECT marked_at FROM rollup_dirty WHERE unit_path = $1 AND day = '2026-10-03'::date"
-    assert await sql.fetchval(mark, path) is None
-    before = await sql.fetchval("SELECT clock_timestamp()")
-    response = await s.post_form("/visits", data, htmx=True)
-    assert response.status_code == 200
-    visit = await sql.fetchrow(
-        "SELECT unit_path FROM visit WHERE client_uuid = $1::uuid", data["client_uuid"]
-    )
-    assert visit["unit_path"] == path
-    marked = await sql.fetchval(mark, path)
-    assert marked is not None and marked >= before
-    # A repeated post stores nothing and leaves the mark as it is; another visit on the same
-    # bucket finds the mark there and keeps it (one mark per bucket).
-    assert (await s.post_form("/visits", data, htmx=True)).status_code == 200
-    other = visit_form(visited_at="2026-10-03T20:00", follow_up_due=None)
-    assert (await s.post_form("/visits", other, htmx=True)).status_code == 200
-    assert await sql.fetchval(mark, path) == marked
-    assert (
-        await sql.fetchval(
-            "SELECT count(*) FROM rollup_dirty WHERE unit_path = $1 AND day = '2026-10-03'::date",
-            path,
+    from app.services.rollups import _LOCK
+
+    # Hold the recompute lock so no worker of the session (the browser tests' live server
+    # runs one) processes the bucket's mark while this test looks at it.
+    await sql.execute("SELECT pg_advisory_lock($1)", _LOCK)
+    try:
+        s = await as_user("grid")
+        # A day no other test writes on (Beijing 2026-10-03; 15:30 UTC is 23:30 there), so the
+        # bucket is unmarked before (marks are left for the roll-up tests' sweeps to process).
+        data = visit_form(visited_at="2026-10-03T23:30", follow_up_due=None)
+        path = await sql.fetchval("SELECT path FROM unit WHERE id = $1", await grid_id(sql))
+        mark = (
+            "SELECT marked_at FROM rollup_dirty WHERE unit_path = $1 AND day = '2026-10-03'::date"
         )
-        == 1
-    )
+        assert await sql.fetchval(mark, path) is None
+        before = await sql.fetchval("SELECT clock_timestamp()")
+        response = await s.post_form("/visits", data, htmx=True)
+        assert response.status_code == 200
+        visit = await sql.fetchrow(
+            "SELECT unit_path FROM visit WHERE client_uuid = $1::uuid", data["client_uuid"]
+        )
+        assert visit["unit_path"] == path
+        marked = await sql.fetchval(mark, path)
+        assert marked is not None and marked >= before
+        # A repeated post stores nothing and leaves the mark as it is; another visit on the same
+        # bucket finds the mark there and keeps it (one mark per bucket).
+        assert (await s.post_form("/visits", data, htmx=True)).status_code == 200
+        other = visit_form(visited_at="2026-10-03T20:00", follow_up_due=None)
+        assert (await s.post_form("/visits", other, htmx=True)).status_code == 200
+        assert await sql.fetchval(mark, path) == marked
+        assert (
+            await sql.fetchval(
+                "SELECT count(*) FROM rollup_dirty"
+                " WHERE unit_path = $1 AND day = '2026-10-03'::date",
+                path,
+            )
+            == 1
+        )
+    finally:
+        await sql.execute("SELECT pg_advisory_unlock($1)", _LOCK)
 
 
 async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
