@@ -86,6 +86,17 @@ async def stored(sql, client_uuid: str) -> int:
         "SELECT count(*) FROM visit WHERE client_uuid = $1", uuid.UUID(client_uuid))
 
 
+async def stored_eventually(sql, client_uuid: str, timeout: float = 20) -> int:
+    """The count of stored visits once the replay has had time to land. After a navigation the
+    badge starts hidden until the outbox script has counted, so "badge hidden" alone does not
+    prove the replay ran; poll the database instead."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (count := await stored(sql, client_uuid)) == 0 and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    return count
+
+
 async def outbox(page) -> list[dict]:
     return await page.evaluate("FQOutbox.all()")
 
@@ -219,8 +230,8 @@ async def test_session_expired_offline_keeps_records_until_the_same_user_logs_in
     async with page.expect_navigation():
         await page.click("#logout-form button")
     await login_page(site, page, "grid", next_path="/visits/new")
+    assert await stored_eventually(sql, client_uuid) == 1
     await expect(page.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
-    assert await stored(sql, client_uuid) == 1
     assert await outbox(page) == []
 
 
@@ -382,9 +393,10 @@ async def test_two_tabs_replaying_at_once_store_each_record_once(site, phone, sq
                          tab2.evaluate("FQOutbox.replay({force: true})"))
     for tab in (tab1, tab2):
         await tab.reload()
-        await expect(tab.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
     for client_uuid in (a, b, c):
-        assert await stored(sql, client_uuid) == 1
+        assert await stored_eventually(sql, client_uuid) == 1
+    for tab in (tab1, tab2):
+        await expect(tab.locator("#outbox-badge")).to_be_hidden(timeout=20_000)
 
 
 async def test_logout_with_pending_records_warns(site, phone, sql):
