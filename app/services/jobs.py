@@ -54,7 +54,11 @@ async def close_queue() -> None:
 
 
 async def enqueue(function: str, *args: Any, **kwargs: Any) -> bool:
-    """Enqueue a job; return False (and log) instead of raising when Redis is unreachable."""
+    """Enqueue a job; return False (and log) instead of raising when Redis is unreachable.
+
+    True means the job is in the queue: enqueued now, or already there under the same
+    ``_job_id`` (arq answers None for such a duplicate, and that job does the same work).
+    """
     global _pool
     pool = await _connect()
     if pool is None:
