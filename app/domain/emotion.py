@@ -156,6 +156,7 @@ class _Pattern:
     not_before: re.Pattern[str] | None
     not_after: re.Pattern[str] | None
     not_in_sentence: re.Pattern[str] | None
+    in_sentence: re.Pattern[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +168,25 @@ class _Resources:
     negators: frozenset[str]
     patterns: tuple[_Pattern, ...]
     window: int
+    long_window: int
     signal_negators: tuple[str, ...]
     bare_negators: tuple[str, ...]
     bare_reach: int
     negation_exempt: tuple[str, ...]
     condition_markers: tuple[str, ...]
+    negation_undone: re.Pattern[str]
     policy_markers: tuple[str, ...]
     policy_after: re.Pattern[str]
     past_markers: tuple[str, ...]
     withdrawn_markers: tuple[str, ...]
+    withdrawn_not_before: re.Pattern[str]
     resolved_markers: tuple[str, ...]
+    event_kinds: frozenset[str]
+    event_after: re.Pattern[str]
+    event_frame: re.Pattern[str]
     cues: dict[str, Any]
     contrast: re.Pattern[str]
+    former_state: re.Pattern[str]
     sarcasm_praise: re.Pattern[str]
     sarcasm_failure: re.Pattern[str]
     scare_quotes: re.Pattern[str]
@@ -186,6 +194,7 @@ class _Resources:
     resolved_cancel: re.Pattern[str]
     log_register: re.Pattern[str]
     self_harm_threat: re.Pattern[str]
+    report_frame: re.Pattern[str]
     phrases: tuple[tuple[str, float, re.Pattern[str]], ...]
 
 
@@ -215,8 +224,34 @@ def _weighted(name: str) -> dict[str, float]:
     return {row[0]: float(row[1]) if len(row) > 1 else 1.0 for row in _read_lines(name)}
 
 
-def _optional(pattern: str | None) -> re.Pattern[str] | None:
-    return re.compile(pattern) if pattern else None
+_CONCEPT_REF = re.compile(r"\{([a-z_]+)\}")
+
+
+def _expand(pattern: str, concepts: dict[str, str]) -> str:
+    """Replace each ``{name}`` in ``pattern`` by the alternation of concept ``name``.
+
+    Regex quantifiers such as ``{0,6}`` hold digits only, so they never look like a name.
+    """
+
+    def alternation(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in concepts:
+            raise ValueError(f"signals.toml: unknown concept {{{name}}} in {pattern!r}")
+        return concepts[name]
+
+    return _CONCEPT_REF.sub(alternation, pattern)
+
+
+def _concepts(table: dict[str, list[str]]) -> dict[str, str]:
+    """Compile the concept word lists into non-capturing alternations, longest word first.
+
+    A concept may name other concepts (``{water}``), expanded in the order they are defined.
+    """
+    out: dict[str, str] = {}
+    for name, words in table.items():
+        items = sorted((_expand(w, out) for w in words), key=len, reverse=True)
+        out[name] = "(?:" + "|".join(items) + ")"
+    return out
 
 
 def _load() -> _Resources:
@@ -239,13 +274,19 @@ def _load() -> _Resources:
 
     signals = tomllib.loads((DATA_DIR / "signals.toml").read_text(encoding="utf-8"))
     ctx = signals["context"]
+    concepts = _concepts(signals.get("concepts", {}))
+
+    def compiled(pattern: str | None) -> re.Pattern[str] | None:
+        return re.compile(_expand(pattern, concepts)) if pattern else None
+
     patterns = tuple(
         _Pattern(
             kind=p["kind"],
-            regex=re.compile(p["regex"]),
-            not_before=_optional(p.get("not_before")),
-            not_after=_optional(p.get("not_after")),
-            not_in_sentence=_optional(p.get("not_in_sentence")),
+            regex=re.compile(_expand(p["regex"], concepts)),
+            not_before=compiled(p.get("not_before")),
+            not_after=compiled(p.get("not_after")),
+            not_in_sentence=compiled(p.get("not_in_sentence")),
+            in_sentence=compiled(p.get("in_sentence")),
         )
         for p in signals["pattern"]
     )
@@ -262,19 +303,26 @@ def _load() -> _Resources:
         negators=negators,
         patterns=patterns,
         window=int(ctx["window"]),
+        long_window=int(ctx["long_window"]),
         # longest first, so 没有 is found before 没
         signal_negators=tuple(sorted(ctx["negators"], key=len, reverse=True)),
         bare_negators=tuple(ctx["bare_negators"]),
         bare_reach=int(ctx["bare_reach"]),
         negation_exempt=tuple(ctx["negation_exempt"]),
         condition_markers=tuple(ctx["condition_markers"]),
+        negation_undone=re.compile(_expand(ctx["negation_undone"], concepts)),
         policy_markers=tuple(ctx["policy_markers"]),
         policy_after=re.compile(ctx["policy_after"]),
         past_markers=tuple(ctx["past_markers"]),
         withdrawn_markers=tuple(ctx["withdrawn_markers"]),
+        withdrawn_not_before=re.compile(ctx["withdrawn_not_before"]),
         resolved_markers=tuple(ctx["resolved_markers"]),
+        event_kinds=frozenset(ctx["event_kinds"]),
+        event_after=re.compile(ctx["event_after"]),
+        event_frame=re.compile(_expand(ctx["event_frame"], concepts)),
         cues=cues,
         contrast=re.compile(cues["contrast"]),
+        former_state=re.compile(cues["former_state"]),
         sarcasm_praise=re.compile(cues["sarcasm_praise"]),
         sarcasm_failure=re.compile(cues["sarcasm_failure"]),
         scare_quotes=re.compile(cues["scare_quotes"]),
@@ -282,6 +330,7 @@ def _load() -> _Resources:
         resolved_cancel=re.compile(cues["resolved_cancel"]),
         log_register=re.compile(cues["log_register"]),
         self_harm_threat=re.compile(cues["self_harm_threat"]),
+        report_frame=re.compile(cues["report_frame"]),
         phrases=tuple(
             (p["emotion"], float(p["weight"]), re.compile(p["regex"])) for p in cues["phrase"]
         ),
@@ -302,11 +351,13 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
                 continue
             if pattern.not_after and pattern.not_after.search(text[end : end + 10]):
                 continue
-            if pattern.not_in_sentence and pattern.not_in_sentence.search(
-                _sentence_of(text, start, end)
-            ):
-                continue
-            if _is_current(text, start, end, res):
+            if pattern.not_in_sentence or pattern.in_sentence:
+                sentence = _sentence_of(text, start, end)
+                if pattern.not_in_sentence and pattern.not_in_sentence.search(sentence):
+                    continue
+                if pattern.in_sentence and not pattern.in_sentence.search(sentence):
+                    continue
+            if _is_current(text, pattern.kind, start, end, res):
                 found.append(Signal(pattern.kind, m.group(), start, end))
     return _dedupe(found)
 
@@ -336,22 +387,43 @@ def _clause_before(text: str, start: int, window: int) -> str:
     return text[i:start]
 
 
-def _is_current(text: str, start: int, end: int, res: _Resources) -> bool:
-    before = _clause_before(text, start, res.window)
-    if _negated(before, res):
+def _clause_after(text: str, end: int) -> str:
+    """The text of the current clause after ``end``."""
+    i = end
+    while i < len(text) and text[i] not in _CLAUSE_BREAK:
+        i += 1
+    return text[end:i]
+
+
+def _is_current(text: str, kind: str, start: int, end: int, res: _Resources) -> bool:
+    before = _clause_before(text, start, res.long_window)
+    if _negated(before, res) and not res.negation_undone.search(_clause_after(text, end)):
         return False
-    if any(marker in before for marker in res.policy_markers):
+    if any(marker in before[-res.window :] for marker in res.policy_markers):
         return False
     if res.policy_after.search(text[end : end + 8]):
+        return False
+    if (
+        kind in res.event_kinds
+        and res.event_after.search(text[end : end + 4])
+        and res.event_frame.search(_sentence_of(text, start, end))
+    ):
+        # someone else's completed act reported as news (有人跳楼了), not a threat
         return False
     return not _withdrawn(text, start, end, res)
 
 
 def _negated(before: str, res: _Resources) -> bool:
+    """Is the match negated by a negator in ``before`` (its clause, up to ``long_window``)?
+
+    One-character negators count only right before the match (不越级, 别曝光); longer ones
+    (不会, 没打算, 不至于) anywhere in the clause, unless a condition marker follows them.
+    """
     for word in res.negation_exempt:
         before = before.replace(word, "_" * len(word))
-    if any(n in before[-res.bare_reach :] for n in res.bare_negators) and not any(
-        m in before[-res.bare_reach :] for m in res.condition_markers
+    near = before[-res.bare_reach :]
+    if any(n in near for n in res.bare_negators) and not any(
+        m in near for m in res.condition_markers
     ):
         return True
     last = -1
@@ -368,8 +440,11 @@ def _negated(before: str, res: _Resources) -> bool:
 
 def _withdrawn(text: str, start: int, end: int, res: _Resources) -> bool:
     after = text[end:]
-    if any(marker in after for marker in res.withdrawn_markers):
-        return True
+    for marker in res.withdrawn_markers:
+        pos = after.find(marker)
+        # "这不是气话": a withdrawal word that is itself negated withdraws nothing
+        if pos >= 0 and not res.withdrawn_not_before.search(after[max(0, pos - 3) : pos]):
+            return True
     sentence_start = max(text.rfind(p, 0, start) for p in "。！？!?\n")
     before = text[sentence_start + 1 : start]
     return any(m in before for m in res.past_markers) and any(
@@ -401,6 +476,8 @@ def _score_emotions(text: str, res: _Resources) -> _Scores:
         turn = next(
             (i for i in range(len(clauses) - 1, 0, -1) if res.contrast.search(clauses[i])), None
         )
+        if turn is None and len(clauses) > 1 and res.former_state.search(clauses[0]):
+            turn = 1
         for i, clause in enumerate(clauses):
             weight = 1.0
             if turn is not None:
@@ -463,15 +540,19 @@ def _score_clause(clause: str, weight: float, scores: _Scores, res: _Resources) 
 def _apply_signal_boosts(
     text: str, signals: list[Signal], scores: _Scores, res: _Resources
 ) -> None:
+    """Shift the emotion by the current signals: threats add anger, despair adds sadness.
+
+    A signal inside a reported frame (听说有人准备去堵路, 据了解该户计划进京, 王某称将赴省上访)
+    adds nothing: the report is intelligence, and its emotion is what its words say.
+    """
+    own = [s for s in signals if not res.report_frame.search(_sentence_of(text, s.start, s.end))]
     boost = float(res.cues["signal_anger_boost"])
-    threat_kinds = {s.kind for s in signals} - {SELF_HARM}
+    threat_kinds = {s.kind for s in own} - {SELF_HARM}
     scores.add(ANGER, boost * len(threat_kinds))
-    for s in signals:
+    for s in own:
         if s.kind != SELF_HARM:
             continue
-        sentence_start = max(text.rfind(p, 0, s.start) for p in "。！？!?\n") + 1
-        ends = [i for i in (text.find(p, s.end) for p in "。！？!?\n") if i >= 0]
-        sentence = text[sentence_start : min(ends, default=len(text))]
+        sentence = _sentence_of(text, s.start, s.end)
         target = ANGER if res.self_harm_threat.search(sentence) else SADNESS
         scores.add(target, float(res.cues["self_harm_boost"]))
         break

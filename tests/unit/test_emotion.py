@@ -32,7 +32,7 @@ def test_empty_text_is_calm_with_zero_intensity_and_no_signals(text):
     [
         ("你们不给个说法，我就死给你们看！", "self_harm", "死给你们看"),
         ("我不想活了，你们爱怎么办怎么办吧。", "self_harm", "不想活"),
-        ("再敷衍我，我就从这楼上跳下去。", "self_harm", "跳下去"),
+        ("再敷衍我，我就从这楼上跳下去。", "self_harm", "从这楼上跳下去"),
         ("逼急了我就跟他同归于尽！", "harm_others", "同归于尽"),
         ("包工头再不给钱，我非砍死他不可。", "harm_others", "砍死"),
         ("黑心老板，我要报复他。", "harm_others", "报复"),
@@ -41,7 +41,11 @@ def test_empty_text_is_calm_with_zero_intensity_and_no_signals(text):
         ("这事不管，我们就去市里上访。", "escalate", "去市里"),
         ("工资再不给，我们就去公司门口拉横幅。", "gathering", "拉横幅"),
         ("拆迁款不到位，我们就把进村的路堵了。", "gathering", "把进村的路堵"),
-        ("网格员报告：二十多名工人在项目部门口聚集讨薪。", "gathering", "聚集"),
+        (
+            "网格员报告：二十多名工人在项目部门口聚集讨薪。",
+            "gathering",
+            "二十多名工人在项目部门口聚集讨薪",
+        ),
         ("要是还这么拖，我就找记者曝光你们。", "media", "找记者"),
         ("今晚就发抖音，让大家看看你们怎么办事的。", "media", "发抖音"),
     ],
