@@ -117,7 +117,7 @@ def unauthorized_handler(request: Request, exc: NotAuthorizedException) -> Respo
         if is_htmx(request):
             return Response("", status_code=401, headers={"HX-Redirect": target})
         return Redirect(path=target, status_code=303)
-    return Response({"detail": i18n.gettext("Please log in.")}, status_code=401)
+    return Response({"detail": i18n.gettext("Please log in."), "status_code": 401}, status_code=401)
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
@@ -241,7 +241,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Fengqiao API",
             version="1",
             create_examples=False,
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"scope": "public"}),
+            # The documentation pages are not API operations (Litestar's default router
+            # leaves them out of the schema too).
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt={"scope": "public"}, include_in_schema=False
+            ),
         ),
         guards=[access_guard],
         exception_handlers={
