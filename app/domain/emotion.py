@@ -8,11 +8,16 @@ can pick them up.
 How it works, in the order :func:`analyze` runs:
 
 1. **Signals** are regular expressions from ``emotion_data/signals.toml`` run over the raw
-   text, so every :class:`Signal` carries the exact phrase and its offsets. An occurrence is
-   dropped when it is negated (不会去上访), talked about as policy (关于越级上访的规定), or
-   reported as a past threat that was withdrawn or settled (曾扬言去北京，经调解已表示不会再去),
-   or when its sentence shows an innocent context (教练说要从跳台上跳下去, 不小心喝错了药).
-   A conditional threat is a signal: in 不解决就去北京 the negation belongs to the condition.
+   text, so every :class:`Signal` carries the exact phrase and its offsets. The expressions are
+   written as combinations of named concepts (``{water}``, ``{poison}``, ``{weapon}``,
+   ``{higher}``, ``{crowd}``, ``{online}`` ...), so one rule such as "a jump verb and a body of
+   water in one clause" covers its paraphrases. An occurrence is dropped when it is negated
+   (不会去上访, 犯不上去找媒体), talked about as policy (关于越级上访的规定), someone else's act
+   reported as news (听说隔壁小区有人跳楼了), or reported as a past threat that was withdrawn or
+   settled (曾扬言去北京，经调解已表示不会再去; 当时说要堵路，后来事情就平息了), or when its
+   sentence shows an innocent context (教练说要从跳台上跳下去, 社区组织老党员集体去扫墓).
+   A conditional threat is a signal: in 不解决就去北京 the negation belongs to the condition;
+   so is a hearsay report of a plan (听说有人准备去堵路).
 2. **Emotion** is scored with a private jieba tokenizer (loaded lazily, once) that knows the
    petition vocabulary and every lexicon word. Each emotion word adds its weight to its class,
    scaled by a preceding degree adverb (非常 ×1.8, 有点 ×0.6); a preceding negator turns a
@@ -20,7 +25,8 @@ How it works, in the order :func:`analyze` runs:
    Sentence cues then adjust: a contrast (但/不过) weighs what follows more, praise next to a
    delay is sarcasm (真是太感谢你们了，拖了三年还没解决 → anger), a reported resolution leans
    satisfied, and inquiry or grid-log phrasing leans calm. Current signals add anger (threats)
-   or sadness (despair). If no emotion clears the floor, the text is calm; the floor is lower
+   or sadness (despair), unless they are reported rather than voiced (听说, 据了解, 摸排).
+   If no emotion clears the floor, the text is calm; the floor is lower
    when the text has no calm evidence at all (no inquiry or log phrasing), so a complaint
    without a strong lexicon word (又要我们补材料？) does not default to calm.
 
