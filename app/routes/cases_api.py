@@ -14,7 +14,8 @@ from litestar import Request, Response, get, post
 
 from app.domain.forms import REQUIRED
 from app.i18n import gettext
-from app.routes.cases import request_tags
+from app.routes.api_responses import ID_IN_PATH, reads, writes
+from app.routes.cases import ACT, READ, REGISTER, REPORT, request_tags
 from app.services import cases as svc
 from app.templating import mask_id_number, mask_phone
 from app.web import client_ip, json_errors, not_found, require_user
@@ -73,7 +74,7 @@ def _body(data: Any) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-@get("/api/v1/cases", opt={"scope": "unit", "cap": "cases.read"}, tags=TAGS)
+@get("/api/v1/cases", opt=READ, tags=TAGS, responses=reads(READ))
 async def api_list(request: Request) -> Response:
     """Cases the caller may see (same filters as ``/cases``), masked, newest first."""
     from app.routes.cases import _filters
@@ -90,7 +91,7 @@ async def api_list(request: Request) -> Response:
     )
 
 
-@post("/api/v1/cases", opt={"scope": "unit", "cap": "cases.register"}, tags=TAGS, status_code=201)
+@post("/api/v1/cases", opt=REGISTER, tags=TAGS, status_code=201, responses=writes(REGISTER, 422))
 async def api_create(request: Request, data: dict[str, Any]) -> Response:
     """Register a matter (Art. 21). 201 with the case; 422 per field or with the article."""
     user = require_user(request)
@@ -128,9 +129,10 @@ def _masked(data: dict | None) -> dict:
 
 @post(
     "/api/v1/cases/report",
-    opt={"scope": "unit", "cap": "cases.report_up"},
+    opt=REPORT,
     tags=TAGS,
     status_code=201,
+    responses=writes(REPORT, 404, 422),
 )
 async def api_report(request: Request, data: dict[str, Any]) -> Response:
     """Report a matter found on a visit up to the front desk (``visit_id`` required; unit and
@@ -153,7 +155,7 @@ async def api_report(request: Request, data: dict[str, Any]) -> Response:
     return Response(out, status_code=201)
 
 
-@get("/api/v1/cases/{case_id:int}", opt={"scope": "unit", "cap": "cases.read"}, tags=TAGS)
+@get("/api/v1/cases/{case_id:int}", opt=READ, tags=TAGS, responses=reads(READ, *ID_IN_PATH))
 async def api_detail(request: Request, case_id: int) -> Response:
     """One case: masked petitioner, clocks with their articles, events, allowed actions."""
     user = require_user(request)
@@ -199,9 +201,10 @@ async def api_detail(request: Request, case_id: int) -> Response:
 
 @post(
     "/api/v1/cases/{case_id:int}/actions",
-    opt={"scope": "unit", "cap": "cases.act"},
+    opt=ACT,
     tags=TAGS,
     status_code=200,
+    responses=writes(ACT, *ID_IN_PATH, 422),
 )
 async def api_action(request: Request, case_id: int) -> Response:
     """Take an action: a JSON object with ``action`` and its fields (CONTRACT.md).
@@ -217,7 +220,9 @@ async def api_action(request: Request, case_id: int) -> Response:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return Response({"detail": gettext("Invalid request.")}, status_code=400)
+        return Response(
+            {"detail": gettext("Invalid request."), "status_code": 400}, status_code=400
+        )
     fields = dict(data)
     action = fields.pop("action", None)
     if not isinstance(action, str) or not action:

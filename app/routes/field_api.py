@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from app.domain.forms import N_
+from app.routes.api_responses import ID_IN_PATH, reads, writes
 from app.routes.visits import READ, WRITE
 from app.services import field
 from app.services.field import FieldError
@@ -152,7 +153,7 @@ async def _one(request: Request, table: str, record_id: int) -> Response:
     return Response(out(table, row))
 
 
-@post("/api/v1/visits", opt=WRITE, tags=TAGS, status_code=201)
+@post("/api/v1/visits", opt=WRITE, tags=TAGS, status_code=201, responses=writes(WRITE, 422))
 async def api_visit_create(request: Request, data: dict[str, Any]) -> Response:
     """Log a visit (fields as the form: ``client_uuid``, ``grid_id``, ``kind``, ``visited_at``,
     ``household_id`` or ``address``, ``persons_met``, ``topics``, ``summary``, ``mood``,
@@ -160,39 +161,39 @@ async def api_visit_create(request: Request, data: dict[str, Any]) -> Response:
     return await _create(request, "visit", data)
 
 
-@get("/api/v1/visits", opt=READ, tags=TAGS)
+@get("/api/v1/visits", opt=READ, tags=TAGS, responses=reads(READ, 422))
 async def api_visit_list(request: Request) -> Response:
     """Visits in scope, newest first; filters ``date_from``, ``date_to``, ``kind``, ``topic``,
     ``mood``, ``grid``, ``review``, ``overdue``, ``page``."""
     return await _list(request, "visit")
 
 
-@get("/api/v1/visits/{visit_id:int}", opt=READ, tags=TAGS)
+@get("/api/v1/visits/{visit_id:int}", opt=READ, tags=TAGS, responses=reads(READ, *ID_IN_PATH))
 async def api_visit_get(request: Request, visit_id: int) -> Response:
     """One visit in scope."""
     return await _one(request, "visit", visit_id)
 
 
-@post("/api/v1/calls", opt=WRITE, tags=TAGS, status_code=201)
+@post("/api/v1/calls", opt=WRITE, tags=TAGS, status_code=201, responses=writes(WRITE, 422))
 async def api_call_create(request: Request, data: dict[str, Any]) -> Response:
     """Log a follow-up call (``client_uuid``, ``called_at``, ``subject_type``, ``subject_id``,
     ``outcome``, ``satisfaction``, ``summary``)."""
     return await _create(request, "call", data)
 
 
-@get("/api/v1/calls", opt=READ, tags=TAGS)
+@get("/api/v1/calls", opt=READ, tags=TAGS, responses=reads(READ, 422))
 async def api_call_list(request: Request) -> Response:
     """Calls in scope, newest first (``kind`` filters the subject type)."""
     return await _list(request, "call")
 
 
-@get("/api/v1/calls/{call_id:int}", opt=READ, tags=TAGS)
+@get("/api/v1/calls/{call_id:int}", opt=READ, tags=TAGS, responses=reads(READ, *ID_IN_PATH))
 async def api_call_get(request: Request, call_id: int) -> Response:
     """One call in scope."""
     return await _one(request, "call", call_id)
 
 
-@post("/api/v1/mediations", opt=WRITE, tags=TAGS, status_code=201)
+@post("/api/v1/mediations", opt=WRITE, tags=TAGS, status_code=201, responses=writes(WRITE, 422))
 async def api_mediation_create(request: Request, data: dict[str, Any]) -> Response:
     """Open (or record) a mediation: ``client_uuid``, ``venue_unit_id``, ``held_at``,
     ``dispute_type``, ``parties`` ([{name, role, phone}]), ``mediators`` ([{name, kind}]),
@@ -202,13 +203,15 @@ async def api_mediation_create(request: Request, data: dict[str, Any]) -> Respon
     return await _create(request, "mediation", data)
 
 
-@get("/api/v1/mediations", opt=READ, tags=TAGS)
+@get("/api/v1/mediations", opt=READ, tags=TAGS, responses=reads(READ, 422))
 async def api_mediation_list(request: Request) -> Response:
     """Mediations in scope, newest first (``kind`` filters the dispute type)."""
     return await _list(request, "mediation")
 
 
-@get("/api/v1/mediations/{mediation_id:int}", opt=READ, tags=TAGS)
+@get(
+    "/api/v1/mediations/{mediation_id:int}", opt=READ, tags=TAGS, responses=reads(READ, *ID_IN_PATH)
+)
 async def api_mediation_get(request: Request, mediation_id: int) -> Response:
     """One mediation in scope."""
     return await _one(request, "mediation", mediation_id)

@@ -1,14 +1,32 @@
 """Health check for load balancers and operators."""
 
 import asyncio
+from dataclasses import dataclass
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from app import db
 from app.services import jobs
 
 
-@get("/healthz", opt={"scope": "public"}, sync_to_thread=False, tags=["ops"])
+@dataclass
+class Health:
+    db: str
+    redis: str
+    status: str
+
+
+@get(
+    "/healthz",
+    opt={"scope": "public"},
+    sync_to_thread=False,
+    tags=["ops"],
+    responses={
+        200: ResponseSpec(Health, generate_examples=False, description="The database is up."),
+        503: ResponseSpec(Health, generate_examples=False, description="The database is down."),
+    },
+)
 async def healthz() -> Response:
     """``{"db": "ok"|"down", "redis": "ok"|"down"}``; 503 when the database is down."""
     try:

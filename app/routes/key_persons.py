@@ -13,6 +13,7 @@ from litestar.response import Template
 from app.domain import key_persons as rules
 from app.domain.forms import Form
 from app.i18n import gettext
+from app.routes.api_responses import ID_IN_PATH, reads
 from app.services import key_persons as svc
 from app.services import org
 from app.services.auth import CurrentUser
@@ -183,7 +184,7 @@ async def person_reveal(request: Request, person_id: int) -> Response:
     return response
 
 
-@get("/api/v1/key-persons", opt=READ, tags=["key persons"])
+@get("/api/v1/key-persons", opt=READ, tags=["key persons"], responses=reads(READ))
 async def api_list(request: Request) -> Response:
     """Key persons in the caller's scope, **masked** (name, ID number, phone).
 
@@ -195,7 +196,12 @@ async def api_list(request: Request) -> Response:
     return Response({"items": [svc.public(r) for r in rows]}, headers=NO_STORE)
 
 
-@get("/api/v1/key-persons/{person_id:int}", opt=READ, tags=["key persons"])
+@get(
+    "/api/v1/key-persons/{person_id:int}",
+    opt=READ,
+    tags=["key persons"],
+    responses=reads(READ, *ID_IN_PATH),
+)
 async def api_detail(request: Request, person_id: int) -> Response:
     """One key person (masked); 404 when out of the caller's scope."""
     user = require_user(request)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from litestar import Request, get
 
+from app.routes.api_responses import reads
 from app.services import org
 from app.web import require_user
 
@@ -27,7 +28,11 @@ class DepartmentOut:
     active: bool
 
 
-@get("/api/v1/units", opt={"scope": "unit", "cap": "units.read"}, tags=["organisation"])
+UNITS = {"scope": "unit", "cap": "units.read"}
+DEPARTMENTS = {"scope": "any"}
+
+
+@get("/api/v1/units", opt=UNITS, tags=["organisation"], responses=reads(UNITS))
 async def list_units(request: Request) -> list[UnitOut]:
     """Every unit in the caller's subtree (id, name, tier, parent_id, path)."""
     user = require_user(request)
@@ -45,7 +50,7 @@ async def list_units(request: Request) -> list[UnitOut]:
     ]
 
 
-@get("/api/v1/departments", opt={"scope": "any"}, tags=["organisation"])
+@get("/api/v1/departments", opt=DEPARTMENTS, tags=["organisation"], responses=reads(DEPARTMENTS))
 async def list_departments() -> list[DepartmentOut]:
     """The functional departments (后厂) matters can be dispatched to."""
     return [DepartmentOut(**r) for r in await org.departments()]

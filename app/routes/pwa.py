@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.utils.scope.state import ScopeState
 
 from app.i18n import gettext
+from app.routes.api_responses import reads, writes
 from app.services import outbox as outbox_service
 from app.settings import ROOT
 from app.web import json_errors, page, require_user, user_of
@@ -39,6 +40,8 @@ PRECACHE_PAGES = ["/offline", "/outbox", "/manifest.webmanifest"]
 #: Templates whose change must also roll the worker (their pages are precached).
 PRECACHE_TEMPLATES = ["pwa/offline.html", "pwa/outbox.html", "pwa/_outbox.html", "base.html"]
 NO_CACHE = {"cache-control": "no-cache"}
+PUBLIC = {"scope": "public"}
+ANY = {"scope": "any"}
 
 
 def sw_version() -> str:
@@ -118,7 +121,7 @@ async def outbox_page(request: Request) -> Response:
     return page("pwa/outbox.html", request)
 
 
-@get("/api/v1/outbox/whoami", opt={"scope": "public"}, tags=["outbox"])
+@get("/api/v1/outbox/whoami", opt=PUBLIC, tags=["outbox"], responses=reads(PUBLIC))
 async def whoami(request: Request) -> Response:
     """Who the current session belongs to and the CSRF token to send with replayed records.
 
@@ -133,7 +136,13 @@ async def whoami(request: Request) -> Response:
     )
 
 
-@post("/api/v1/outbox/heartbeat", opt={"scope": "any"}, tags=["outbox"], status_code=200)
+@post(
+    "/api/v1/outbox/heartbeat",
+    opt=ANY,
+    tags=["outbox"],
+    status_code=200,
+    responses=writes(ANY, 422),
+)
 async def heartbeat(request: Request) -> Response:
     """``{device_id, pending, oldest_at}``: what this phone still holds for the current user."""
     user = require_user(request)

@@ -7,13 +7,17 @@ from datetime import date, timedelta
 from litestar import Request, Response, get
 
 from app.i18n import N_
+from app.routes.api_responses import reads
 from app.services import org, rollups
 from app.web import json_errors, not_found, require_user
 
 MAX_DAYS = 366
 
 
-@get("/api/v1/rollups", opt={"scope": "unit", "cap": "dashboard.read"}, tags=["roll-ups"])
+READ = {"scope": "unit", "cap": "dashboard.read"}
+
+
+@get("/api/v1/rollups", opt=READ, tags=["roll-ups"], responses=reads(READ, 404, 422))
 async def list_rollups(request: Request) -> Response:
     """Per-day metrics of the unit (in the caller's scope) with each bucket's ``as_of``.
 

@@ -11,9 +11,11 @@ from litestar.params import Body
 
 from app.domain.emotion import analyze
 from app.domain.forms import N_, REQUIRED
+from app.routes.api_responses import writes
 from app.web import json_errors
 
 MAX_TEXT = 20_000
+ANY = {"scope": "any"}
 
 
 @dataclass
@@ -29,12 +31,6 @@ class AnalysisOut:
     emotion: str
     intensity: float
     signals: list[SignalOut] = field(default_factory=list)
-
-
-@dataclass
-class ErrorsOut:
-    detail: str
-    errors: dict[str, str]
 
 
 TEXT_SCHEMA = {
@@ -67,12 +63,14 @@ TEXT_BODY = Body(
 
 @post(
     "/api/v1/text/analyze",
-    opt={"scope": "any"},
+    opt=ANY,
     tags=["emotion"],
     status_code=200,
     responses={
-        200: ResponseSpec(data_container=AnalysisOut, description="The analysis."),
-        422: ResponseSpec(data_container=ErrorsOut, description="A message for `text`."),
+        200: ResponseSpec(
+            data_container=AnalysisOut, generate_examples=False, description="The analysis."
+        ),
+        **writes(ANY, 422),
     },
 )
 async def analyze_text(
