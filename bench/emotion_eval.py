@@ -27,8 +27,9 @@ per line. Subsets reported:
 
   * ``fresh4``: 271 rows written by another engineer who never opened the analyser, its
     lexicons or this bench, and appended (committed) after the generalisation pass was frozen
-    at 1fbe1e4, before the analyser was first run on them. UNSEEN: nothing may be tuned on
-    its misses; a pass that looks at them must move it to :data:`SEEN_BATCHES`.
+    at 1fbe1e4, before the analyser was first run on them (first run: macro-F1 0.722, recall
+    0.678, precision 0.918). UNSEEN: nothing may be tuned on its misses; a pass that looks at
+    them must move it to :data:`SEEN_BATCHES`.
 
 Another held-out file can be evaluated with ``--extra`` the same way.
 
