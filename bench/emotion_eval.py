@@ -28,8 +28,8 @@ per line. Subsets reported:
   * ``fresh4``: 271 rows written by another engineer who never opened the analyser, its
     lexicons or this bench, and appended (committed) after the generalisation pass was frozen
     at 1fbe1e4, before the analyser was first run on them (first run: macro-F1 0.722, recall
-    0.678, precision 0.918). UNSEEN: nothing may be tuned on its misses; a pass that looks at
-    them must move it to :data:`SEEN_BATCHES`.
+    0.678, precision 0.918). Its misses guided the second generalisation pass (by concept
+    family and cancellation mechanism, never by a sentence's wording), so it is seen now.
 
 Another held-out file can be evaluated with ``--extra`` the same way.
 
@@ -68,7 +68,7 @@ DATA = Path(__file__).with_name("data") / "emotion_labelled.jsonl"
 TEST = "test"
 ALL = "all"
 # Batches whose rows (or misses) were looked at while the analyser was tuned.
-SEEN_BATCHES = frozenset({"fresh", "fresh2", "fresh3", "dev4"})
+SEEN_BATCHES = frozenset({"fresh", "fresh2", "fresh3", "dev4", "fresh4"})
 # The newest batch, shown first in the README lines unless an --extra file is given.
 HEADLINE = "fresh4"
 # An --extra file's subset name; it is always unseen.
