@@ -288,14 +288,37 @@ async def search(
         " w.created_at DESC, w.id DESC LIMIT {}"
     )
     args.append(limit)
-    return [_decode(r) for r in await db.fetch(sql, *args)]
+    return await _with_person_names([_decode(r) for r in await db.fetch(sql, *args)])
+
+
+async def _with_person_names(rows: list[dict]) -> list[dict]:
+    """Give key-person evidence its masked name (张**), so a list reads as people, not ids."""
+    from app.services.key_persons import mask_name
+
+    ids = {
+        int(e["id"])
+        for r in rows
+        for e in r.get("evidence") or ()
+        if e.get("table") == "key_person" and e.get("id")
+    }
+    if not ids:
+        return rows
+    names = {
+        r["id"]: mask_name(r["name"])
+        for r in await db.fetch("SELECT id, name FROM key_person WHERE id = ANY({})", list(ids))
+    }
+    for r in rows:
+        for e in r.get("evidence") or ():
+            if e.get("table") == "key_person" and e.get("id") in names:
+                e["name"] = names[e["id"]]
+    return rows
 
 
 async def get(scope: Scope, warning_id: int) -> dict | None:
     if not scope.unit_path:
         return None
     row = await db.fetchrow(_SELECT + " AND w.id = {}", scope.unit_path + "%", warning_id)
-    return _decode(row) if row else None
+    return (await _with_person_names([_decode(row)]))[0] if row else None
 
 
 async def open_count(scope: Scope) -> int:

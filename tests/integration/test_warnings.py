@@ -192,3 +192,25 @@ async def test_forecast_rule_uses_latest_intervals(sql, servers):
     evidence = json.loads(row["evidence"])[0]
     assert evidence["category"] == "heating" and evidence["actual"] >= 2
     assert evidence["upper"] == 0.5
+
+
+async def test_contact_overdue_warning_names_the_person_masked(as_user, sql, servers):
+    grid = await h.unit_of(sql, "DS-C1-G1")
+    pid = await sql.fetchval(
+        "INSERT INTO key_person (unit, unit_path, name, id_number, phone, category, risk_level,"
+        " created_at, updated_at) VALUES ($1, $2, '欧阳预警', '220105196501019999',"
+        " '13912349999', 'repeat', 'high', now() - interval '60 days', now())"
+        " RETURNING id",
+        grid["id"],
+        grid["path"],
+    )
+    await _evaluate(servers)
+    wid = await sql.fetchval(
+        "SELECT id FROM warning WHERE kind = 'contact_overdue' AND subject_id = $1", str(pid)
+    )
+    assert wid is not None
+    page = (await (await as_user("street")).get("/warnings?kind=contact_overdue")).text
+    item = page[page.index(f'id="w-{wid}"') :]
+    item = item[: item.index("</li>")]
+    assert f'href="/key-persons/{pid}"' in item and "欧***" in item
+    assert "欧阳预警" not in page and "13912349999" not in page
