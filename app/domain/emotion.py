@@ -182,6 +182,7 @@ class _Resources:
     condition_markers: tuple[str, ...]
     negation_undone: re.Pattern[str]
     policy_markers: tuple[str, ...]
+    policy_exempt: tuple[str, ...]
     policy_after: re.Pattern[str]
     past_markers: tuple[str, ...]
     withdrawn_markers: tuple[str, ...]
@@ -190,6 +191,8 @@ class _Resources:
     event_kinds: frozenset[str]
     event_after: re.Pattern[str]
     event_frame: re.Pattern[str]
+    spectator_frame: re.Pattern[str]
+    negated_after: re.Pattern[str]
     cues: dict[str, Any]
     contrast: re.Pattern[str]
     former_state: re.Pattern[str]
@@ -201,6 +204,8 @@ class _Resources:
     log_register: re.Pattern[str]
     self_harm_threat: re.Pattern[str]
     report_frame: re.Pattern[str]
+    voiced_frame: re.Pattern[str]
+    resigned_frame: re.Pattern[str]
     phrases: tuple[tuple[str, float, re.Pattern[str]], ...]
 
 
@@ -318,6 +323,7 @@ def _load() -> _Resources:
         condition_markers=tuple(ctx["condition_markers"]),
         negation_undone=re.compile(_expand(ctx["negation_undone"], concepts)),
         policy_markers=tuple(ctx["policy_markers"]),
+        policy_exempt=tuple(ctx["policy_exempt"]),
         policy_after=re.compile(ctx["policy_after"]),
         past_markers=tuple(ctx["past_markers"]),
         withdrawn_markers=tuple(ctx["withdrawn_markers"]),
@@ -326,6 +332,8 @@ def _load() -> _Resources:
         event_kinds=frozenset(ctx["event_kinds"]),
         event_after=re.compile(ctx["event_after"]),
         event_frame=re.compile(_expand(ctx["event_frame"], concepts)),
+        spectator_frame=re.compile(ctx["spectator_frame"]),
+        negated_after=re.compile(ctx["negated_after"]),
         cues=cues,
         contrast=re.compile(cues["contrast"]),
         former_state=re.compile(cues["former_state"]),
@@ -337,6 +345,8 @@ def _load() -> _Resources:
         log_register=re.compile(cues["log_register"]),
         self_harm_threat=re.compile(cues["self_harm_threat"]),
         report_frame=re.compile(cues["report_frame"]),
+        voiced_frame=re.compile(cues["voiced_frame"]),
+        resigned_frame=re.compile(cues["resigned_frame"]),
         phrases=tuple(
             (p["emotion"], float(p["weight"]), re.compile(p["regex"])) for p in cues["phrase"]
         ),
@@ -405,9 +415,20 @@ def _is_current(text: str, kind: str, start: int, end: int, res: _Resources) -> 
     before = _clause_before(text, start, res.long_window)
     if _negated(before, res) and not res.negation_undone.search(_clause_after(text, end)):
         return False
-    if any(marker in before[-res.window :] for marker in res.policy_markers):
+    near = before[-res.window :]
+    # an exempt office name may run into the match (去教育|局门口站着)
+    span = near + text[start:end]
+    for word in res.policy_exempt:
+        span = span.replace(word, "_" * len(word))
+    if any(marker in span[: len(near)] for marker in res.policy_markers):
         return False
     if res.policy_after.search(text[end : end + 8]):
+        return False
+    if res.negated_after.search(text[end : end + 16]):
+        return False
+    sentence_start = max(text.rfind(p, 0, start) for p in _SENTENCE_ENDS) + 1
+    if res.spectator_frame.search(text[sentence_start:start]):
+        # seen in the media as someone else's doing (抖音上刷到隔壁区有人开直播讨薪)
         return False
     if (
         kind in res.event_kinds
@@ -549,12 +570,30 @@ def _apply_signal_boosts(
     """Shift the emotion by the current signals: threats add anger, despair adds sadness.
 
     A signal inside a reported frame (听说有人准备去堵路, 据了解该户计划进京, 王某称将赴省上访)
-    adds nothing: the report is intelligence, and its emotion is what its words say.
+    adds nothing: the report is intelligence, and its emotion is what its words say. A threat
+    the subject voices in a log (李某称“逼急了我先弄死她”) weighs more, so that the log's calm
+    phrasing does not hide it. A recourse taken in resignation (只能去北京碰碰运气了, 只能发到网上
+    求助了) adds no anger: its emotion is the worry or grief its words say.
     """
     own = [s for s in signals if not res.report_frame.search(_sentence_of(text, s.start, s.end))]
     boost = float(res.cues["signal_anger_boost"])
-    threat_kinds = {s.kind for s in own} - {SELF_HARM}
+    distress = max((ANXIETY, SADNESS), key=lambda e: scores.raw[e])
+    threat_kinds: set[str] = set()
+    resigned_kinds: set[str] = set()
+    voiced = False
+    for s in own:
+        if s.kind == SELF_HARM:
+            continue
+        sentence = _sentence_of(text, s.start, s.end)
+        if scores.raw[distress] > 0 and res.resigned_frame.search(sentence):
+            resigned_kinds.add(s.kind)
+            continue
+        threat_kinds.add(s.kind)
+        voiced = voiced or bool(res.voiced_frame.search(text[: s.start]))
     scores.add(ANGER, boost * len(threat_kinds))
+    scores.add(distress, boost * len(resigned_kinds - threat_kinds))
+    if voiced:
+        scores.add(ANGER, float(res.cues["voiced_threat_boost"]))
     for s in own:
         if s.kind != SELF_HARM:
             continue
