@@ -71,7 +71,7 @@ async def record_in_and_out(sql, username: str, table: str) -> tuple[object | No
 )
 async def admin_objects(sql, username: str):
     # Admin routes are refused by role; any existing id exercises that.
-    return await sql.fetchval("SELECT min(id) FROM unit"), None
+    return await sql.fetchval("SELECT min(id) FROM unit WHERE parent IS NOT NULL"), None
 
 
 @finder(

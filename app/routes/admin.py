@@ -12,7 +12,7 @@ from app.domain import roles
 from app.domain.forms import Form
 from app.services import audit, org, spreadsheets
 from app.services.org import OrgError, UserInput
-from app.web import client_ip, not_found, page, require_user, see_other
+from app.web import client_ip, is_htmx, not_found, page, require_user, see_other
 
 ADMIN = {"scope": "admin"}
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -43,14 +43,30 @@ async def admin_home(request: Request) -> Template:
 # -- units ---------------------------------------------------------------------------------
 
 
+def _move_targets(units: list[dict], unit: dict) -> list[dict]:
+    """Where ``unit`` may move: a unit of the tier above it, outside its own subtree."""
+    return [
+        p
+        for p in units
+        if roles.valid_child_tier(p["tier"], unit["tier"])
+        and not p["path"].startswith(unit["path"])
+    ]
+
+
 async def _units_page(request: Request, status: int = 200, **context: Any) -> Template:
     user = require_user(request)
+    units = await org.subtree(user.scope)
+    # Each unit's move form is loaded when its row is opened (one select of every possible
+    # parent per unit made the page grow with the square of the tree); the one that failed
+    # comes back filled in.
+    failed = next((u for u in units if u["id"] == context.get("error_unit")), None)
     return page(
         "admin/units.html",
         request,
         status,
-        units=await org.subtree(user.scope),
+        units=units,
         tiers=roles.TIERS,
+        move_targets=_move_targets(units, failed) if failed else [],
         **context,
     )
 
@@ -58,6 +74,23 @@ async def _units_page(request: Request, status: int = 200, **context: Any) -> Te
 @get("/admin/units", opt=ADMIN, include_in_schema=False)
 async def units_page(request: Request) -> Template:
     return await _units_page(request)
+
+
+@get("/admin/units/{unit_id:int}/move", opt=ADMIN, include_in_schema=False)
+async def unit_move_form(request: Request, unit_id: int) -> Template:
+    """The move form of one unit: a fragment for htmx, a page of its own without script."""
+    units = await org.subtree(require_user(request).scope)
+    unit = next((u for u in units if u["id"] == unit_id and u["depth"] > 0), None)
+    if unit is None:
+        raise not_found()
+    return page(
+        "admin/_unit_move_form.html" if is_htmx(request) else "admin/unit_move.html",
+        request,
+        u=unit,
+        move_targets=_move_targets(units, unit),
+        errors={},
+        values={},
+    )
 
 
 @post("/admin/units", opt=ADMIN, include_in_schema=False)
@@ -327,6 +360,7 @@ async def audit_log(request: Request, action: str = "") -> Template:
 ROUTES = [
     admin_home,
     units_page,
+    unit_move_form,
     unit_add,
     unit_rename,
     unit_move,

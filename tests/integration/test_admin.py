@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 
 from openpyxl import Workbook, load_workbook
@@ -69,6 +70,42 @@ async def test_a_unit_cannot_move_under_itself(as_user, sql):
     community = await _unit_id(sql, "CQ-C1")
     response = await s.post_form(f"/admin/units/{street}/move", {"parent_id": community})
     assert response.status_code == 422
+
+
+async def test_unit_move_forms_load_per_unit_and_offer_only_valid_parents(as_user, sql):
+    s = await as_user("admin")
+    tree = await s.get("/admin/units")
+    assert tree.status_code == 200
+    # the tree page no longer carries a select of every unit for every unit
+    assert len(tree.content) < 400_000
+    grid = await _unit_id(sql, "DS-C1-G1")
+    assert f'hx-get="/admin/units/{grid}/move"' in tree.text
+    assert f'href="/admin/units/{grid}/move"' in tree.text  # without script: a page of its own
+
+    fragment = await s.get(f"/admin/units/{grid}/move", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    offered = {int(v) for v in re.findall(r'<option value="(\d+)"', fragment.text)}
+    communities = {
+        r["id"] for r in await sql.fetch("SELECT id FROM unit WHERE tier = 'community'")
+    }
+    assert offered == communities  # a grid moves under a community, any of them
+    parent = await sql.fetchval("SELECT parent FROM unit WHERE id = $1", grid)
+    assert f'<option value="{parent}" selected>' in fragment.text
+
+    full = await s.get(f"/admin/units/{grid}/move")
+    assert full.status_code == 200 and "<html" in full.text and 'name="parent_id"' in full.text
+    district = await sql.fetchval("SELECT id FROM unit WHERE parent IS NULL")
+    assert (await s.get(f"/admin/units/{district}/move")).status_code == 404
+
+
+async def test_a_refused_move_comes_back_with_its_form_and_the_reason(as_user, sql):
+    s = await as_user("admin")
+    street = await _unit_id(sql, "CQ")
+    community = await _unit_id(sql, "CQ-C1")
+    response = await s.post_form(f"/admin/units/{street}/move", {"parent_id": community})
+    assert response.status_code == 422
+    assert f'<select id="move-{street}" name="parent_id" aria-invalid="true"' in response.text
+    assert 'class="field-error"' in response.text
 
 
 async def test_renaming_a_unit_is_audited(as_user, sql):
