@@ -2,8 +2,10 @@
 
 1. starts ``fengqiao dev`` (embedded PostgreSQL + Redis in a temp dir, demo district) on a free
    port, login throttling raised so the scanners are not simply answered 429;
-2. schemathesis against ``/schema/openapi.json``, logged in as ``admin`` and as ``grid``
-   (checks: no 5xx, status codes / content types / bodies conform to the schema);
+2. schemathesis against ``/schema/openapi.json``, logged in as ``admin``, ``grid`` (field work)
+   and ``desk`` (registers cases and acts on them, which the other two may not) (checks: no
+   5xx, status codes / content types / bodies conform to the schema; a request that times out
+   is reported too);
 3. sqlmap (Debian package) against the login form, a form (``/households/search?q=`` and
    ``/cases?q=&category=&state=``) and the JSON API (``POST /api/v1/visits``,
    ``GET /api/v1/cases?q=``), ``--batch --level 2 --risk 1``, each run time-bounded;
@@ -36,6 +38,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "fengqiao-demo"
+SCHEMATHESIS_USERS = ("admin", "grid", "desk")
+#: The lines of a schemathesis log that make up a finding's summary.
+SCHEMATHESIS_SUMMARY = (
+    r"(FAILED|Server error|conform|ST[0-9]{3} |Network Error:|[0-9]+ (failures|errors?))"
+)
 
 
 def free_port() -> int:
@@ -91,11 +98,15 @@ def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-def run(argv: list[str], timeout: int, log: Path) -> tuple[int | None, str]:
+def run(
+    argv: list[str], timeout: int, log: Path, cwd: Path | None = None
+) -> tuple[int | None, str]:
     print("$", " ".join(a if len(a) < 80 else a[:77] + "..." for a in argv), flush=True)
     with log.open("wb") as fh:
         try:
-            proc = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(
+                argv, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd
+            )
             code: int | None = proc.returncode
         except subprocess.TimeoutExpired:
             code = None
@@ -124,14 +135,11 @@ def schemathesis(base: str, username: str, out: Path, examples: int) -> list[str
         ],
         timeout=900,
         log=out,
+        cwd=out.parent,  # its replay cache (.schemathesis/) goes with the logs, not in the repo
     )
     findings = []
     if code != 0:
-        summary = [
-            line
-            for line in text.splitlines()
-            if re.search(r"(FAILED|Server error|conform|[0-9]+ (failures|errors?))", line)
-        ]
+        summary = [line for line in text.splitlines() if re.search(SCHEMATHESIS_SUMMARY, line)]
         findings.append(
             f"schemathesis ({username}): exit {code}; " + " | ".join(summary[:12]) + f" [{out}]"
         )
@@ -268,7 +276,7 @@ def main() -> int:
     findings: list[str] = []
     try:
         if shutil.which("schemathesis") or (BIN / "schemathesis").exists():
-            for user in ("admin", "grid"):
+            for user in SCHEMATHESIS_USERS:
                 findings += schemathesis(
                     base, user, data_dir / f"st-{user}.log", 10 if args.quick else 50
                 )
