@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from string import Formatter
 from typing import Any
 
 from app.piccolo_conf import DB
@@ -39,15 +40,50 @@ async def close_pool() -> None:
     await DB.close_connection_pool()
 
 
+#: ``{}`` templates compiled to asyncpg's ``$n`` form, by (template, number of arguments).
+_compiled: dict[tuple[str, int], str] = {}
+#: Templates are code, not data, so the cache stays small; the bound only guards a caller that
+#: builds SQL text from values by mistake (it would then recompile, not grow without end).
+_COMPILED_MAX = 2048
+
+
+def compile_sql(sql: str, nargs: int) -> str:
+    """``sql`` with its ``{}`` placeholders numbered ``$1 ...`` as Piccolo's ``QueryString``
+    compiles them (placeholders beyond ``nargs`` vanish); ``{{``/``}}`` are literal braces."""
+    key = (sql, nargs)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        parts, n = [], 0
+        for literal, field, _spec, _conversion in Formatter().parse(sql):
+            parts.append(literal)
+            if field is not None and n < nargs:
+                n += 1
+                parts.append(f"${n}")
+        compiled = "".join(parts)
+        if len(_compiled) >= _COMPILED_MAX:
+            _compiled.clear()
+        _compiled[key] = compiled
+    return compiled
+
+
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Run ``sql`` (with ``{}`` placeholders) and return rows as dicts.
 
-    Inside ``DB.transaction()`` the query joins the current transaction.
+    Inside ``DB.transaction()`` the query joins the current transaction. The text is compiled
+    once per template (not through a ``QueryString`` on every call) and asyncpg keeps the
+    prepared statement per connection, so a repeated query costs one bind and execute.
     """
-    from piccolo.querystring import QueryString
-
-    rows = await DB.run_querystring(QueryString(sql, *args))
-    return [dict(r) for r in rows] if rows else []
+    query = compile_sql(sql, len(args))
+    transaction = DB.current_transaction.get()
+    if transaction is not None:
+        rows = await transaction.connection.fetch(query, *args)
+    else:
+        pool = DB.pool
+        if pool is None:
+            raise ValueError("A pool isn't currently running.")
+        async with pool.acquire() as connection:
+            rows = await connection.fetch(query, *args)
+    return [dict(r) for r in rows]
 
 
 async def fetchrow(sql: str, *args: Any) -> dict[str, Any] | None:
