@@ -2,7 +2,7 @@
 
 Every routed request gets a request id (the caller's ``X-Request-ID`` if it is a sane token,
 else a fresh one), echoed in the ``X-Request-ID`` response header and written with one JSON
-log line on the ``fengqiao.access`` logger::
+log line on the ``fengqiao.access`` logger (both by ``app.middleware.RequestMiddleware``)::
 
     {"ts": "...", "request_id": "...", "method": "POST", "path": "/visits",
      "route": "/visits", "status": 303, "duration_ms": 12.3, "user_id": 7, "ip": "..."}
@@ -14,22 +14,16 @@ the pending roll-up marks. With several web processes, scrape each (or sum the l
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import re
 import secrets
 import time
-import uuid
+from bisect import bisect_left
 from collections import defaultdict
-from datetime import UTC, datetime
+from itertools import accumulate
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
-log = logging.getLogger("fengqiao.access")
+from litestar.types import Send
 
 REQUEST_ID_HEADER = b"x-request-id"
-_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 METRICS_PATH = "/metrics"
 
@@ -49,10 +43,12 @@ class Metrics:
         key = (method, route)
         self.sums[key] += seconds
         self.totals[key] += 1
+        # The bucket of this observation only (``le`` buckets are cumulated when rendered);
+        # past the last bound it is counted in the totals alone (``+Inf``).
         counts = self.buckets[key]
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                counts[i] += 1
+        i = bisect_left(BUCKETS, seconds)
+        if i < len(BUCKETS):
+            counts[i] += 1
 
 
 METRICS = Metrics()
@@ -81,7 +77,7 @@ def render_metrics(
     ]
     for (method, route), counts in sorted(metrics.buckets.items()):
         labels = f'method="{method}",route="{_label(route)}"'
-        for bound, n in zip(BUCKETS, counts, strict=True):
+        for bound, n in zip(BUCKETS, accumulate(counts), strict=True):
             out.append(
                 f'fengqiao_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}'
             )
@@ -137,81 +133,13 @@ def metrics_token() -> str:
     return os.environ.get("FENGQIAO_METRICS_TOKEN", "")
 
 
-def _bearer_ok(scope: Scope) -> bool:
+def bearer_ok(authorization: bytes | None) -> bool:
+    """Whether an ``Authorization`` header value carries the metrics bearer token."""
     token = metrics_token()
-    if not token:
+    if not token or authorization is None:
         return False
-    for key, value in scope.get("headers", []):
-        if key == b"authorization":
-            given = value.decode("latin-1")
-            return given.startswith("Bearer ") and secrets.compare_digest(given[7:], token)
-    return False
-
-
-def _request_id(scope: Scope) -> str:
-    for key, value in scope.get("headers", []):
-        if key == REQUEST_ID_HEADER:
-            candidate = value.decode("latin-1").strip()
-            if _SANE_ID.fullmatch(candidate):
-                return candidate
-    return uuid.uuid4().hex
-
-
-class ObservabilityMiddleware:
-    """Request id, one JSON access log line and the metrics of every routed HTTP request.
-
-    ``GET /metrics`` with ``Authorization: Bearer $FENGQIAO_METRICS_TOKEN`` is answered here;
-    without the token the route's admin guard decides.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            if scope["path"] == METRICS_PATH and scope["method"] == "GET" and _bearer_ok(scope):
-                await _send_metrics(send_with_id)
-            else:
-                await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            route = scope.get("path_template") or "unmatched"
-            METRICS.observe(scope["method"], route, status, seconds)
-            user = scope.get("state", {}).get("user")
-            client = scope.get("client") or ("", 0)
-            log.info(
-                json.dumps(
-                    {
-                        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 1),
-                        "user_id": getattr(user, "id", None),
-                        "ip": client[0],
-                    },
-                    ensure_ascii=False,
-                )
-            )
+    given = authorization.decode("latin-1")
+    return given.startswith("Bearer ") and secrets.compare_digest(given[7:], token)
 
 
 async def metrics_text() -> str:
@@ -219,7 +147,8 @@ async def metrics_text() -> str:
     return render_metrics(METRICS, queue_depth=depth, dirty_marks=dirty, oldest_mark_s=age)
 
 
-async def _send_metrics(send: Send) -> None:
+async def send_metrics(send: Send) -> None:
+    """Answer a scrape with the metrics text."""
     body = (await metrics_text()).encode()
     await send(
         {

@@ -1,0 +1,48 @@
+"""The request middleware's own work: gzip by size, one form parse shared with the handler."""
+
+from __future__ import annotations
+
+from app.settings import ROOT
+from tests.support import new_uuid
+
+
+async def test_pages_are_gzipped_and_small_answers_are_not(session):
+    s = session()
+    page = await s.get("/login", headers={"accept-encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in page.headers["vary"].lower()
+    assert "<form" in page.text  # the client decoded it
+    small = await s.get("/healthz", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+    plain = await s.get("/login", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["content-security-policy"] and plain.headers["x-request-id"]
+
+
+async def test_a_streamed_static_file_is_gzipped_whole(session):
+    s = session()
+    response = await s.get("/static/vendor/htmx-2.0.11.min.js", headers={"accept-encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.content == (ROOT / "static/vendor/htmx-2.0.11.min.js").read_bytes()
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_an_htmx_visit_post_is_checked_and_stored_from_one_parse(as_user, sql):
+    s = await as_user("grid")
+    uid = new_uuid()
+    response = await s.post_form(
+        "/visits",
+        {
+            "client_uuid": uid,
+            "address": "中山路 1 号 + 2% <b>",
+            "summary": "入户走访，了解近况。",
+            "topics": ["request", "dispute"],
+        },
+        htmx=True,
+    )
+    assert response.status_code == 200, response.text
+    row = await sql.fetchrow("SELECT address, topics FROM visit WHERE client_uuid = $1", uid)
+    assert row["address"] == "中山路 1 号 + 2% <b>"
+    assert list(row["topics"]) == ["request", "dispute"]
+    assert "中山路 1 号 + 2% &lt;b&gt;" in response.text
