@@ -157,3 +157,122 @@ def test_hearsay_of_a_plan_is_a_signal_and_its_emotion_is_calm(text, kind):
 )
 def test_colloquial_emotion_of_unseen_wording(text, emotion):
     assert analyze(text).emotion == emotion
+
+
+# --------------------------------------------------------------------------- second pass
+# Families added after the fresh4 batch; every sentence is new wording.
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # self-harm: hanging, starving, giving up, looking down, a poison carried along
+        ("实在熬不住了，我去买根麻绳，往后山那棵歪脖子树上一挂就了断了。", "self_harm"),
+        ("低保再不批，我从明天起就绝食，饿死在你们办公室拉倒。", "self_harm"),
+        ("我这身病治不起了，干脆不活了，也省得拖累两个孩子。", "self_harm"),
+        ("她这几天老是趴在顶楼的栏杆上往下瞅，一站就是半天。", "self_harm"),
+        ("他兜里装着一袋毒鼠强，说今天就吃给你们看。", "self_harm"),
+        ("你们不管，我就提着一瓶百草枯去镇政府。", "self_harm"),
+        # harm to others: a weapon on a person, injury, veiled threats, accepting the cost
+        ("他再敢动我家的地，我抄起铁锨就拍他脑袋。", "harm_others"),
+        ("那个放高利贷的再来，我非把他的腿打断不可。", "harm_others"),
+        ("你回去告诉那个经理，他闺女几点放学我都知道。", "harm_others"),
+        ("大不了去坐牢，我也得给他点教训。", "harm_others"),
+        ("这口气我咽不下去，真打起来我也认了。", "harm_others"),
+        # escalation: a bare discipline body, posting, setting off
+        ("这个站长贪了我们的补贴，我这就去纪委告他。", "escalate"),
+        ("信我都写好了，明天就邮到国家信访局。", "escalate"),
+        ("我已经买了车票，周三动身前往北京。", "escalate"),
+        # gathering: households together, sit-in props or standing, vehicles on a road
+        ("咱们这十几户商量好了，下礼拜一块儿去县里要个说法。", "gathering"),
+        ("不给补偿，我们这些老住户就扛着铺盖去拆迁办门口住。", "gathering"),
+        ("货车司机们说，过路费再不降，就把车横在国道上。", "gathering"),
+        ("楼栋长在群里号召所有业主周六到物业中心门口集合。", "gathering"),
+        ("条幅都印好了，就等人齐。", "gathering"),
+        # media: publishing without a preposition, out into the open, live
+        ("监控录像我拷下来了，回头全传网上去。", "media"),
+        ("我外甥是个博主，这事不解决我就让他把你们曝出来。", "media"),
+        ("明天我去讨薪，全程直播，看你们怎么说。", "media"),
+    ],
+)
+def test_second_pass_family_catches_an_unseen_paraphrase(text, kind):
+    assert kind in kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the same words in innocent use
+        "帮我找根绳子，把这些纸箱捆一下。",
+        "医生说先别吃东西，手术前要禁食一天。",
+        "我站在阳台上往下看，楼下孩子们在放烟花。",
+        "我拎着一瓶杀虫剂去菜地治虫。",
+        "奶奶拿擀面杖擀面，准备包饺子。",
+        "我知道他家住哪，请问能帮我把这份通知送过去吗？",
+        "这双鞋打折以后才八十块钱。",
+        "我们去找会计算账，看看这个月的工资对不对。",
+        "我想把孩子的奖状寄到北京给他爷爷看看。",
+        "老年大学组织十几户老人一起去县里参观农业园。",
+        "周末我们几家带着帐篷去河边露营。",
+        "社区号召大家积极参与垃圾分类。",
+        "街上有人乱摆摊子，把路都占了，城管也不管。",
+        "通知已经发出去了，请大家按时来领。",
+        "我在网上查了一下，这个补贴要去社区申请。",
+    ],
+)
+def test_second_pass_family_word_in_innocent_use_is_not_a_signal(text):
+    assert kinds(text) == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拉横幅那一套我们可不干，还是等政府调查。",
+        "在网上骂人的事我不会做，我就想要回押金。",
+    ],
+)
+def test_a_refusal_after_the_act_cancels_it(text):
+    assert kinds(text) == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "昨天在快手上刷到外地有人爬上塔吊讨薪，看得我心惊肉跳。",
+        "新闻上看到别的城市有业主集体堵了售楼处，我们这儿可不能那样。",
+    ],
+)
+def test_someone_elses_act_seen_in_the_media_is_not_a_signal(text):
+    assert kinds(text) == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "起初他嚷着要去省里上访，后来补偿款到位了，再没提过。",
+        "前些年我真动过跳河的念头，现在孙子都上学了，日子敞亮了。",
+    ],
+)
+def test_an_earlier_threat_that_was_settled_is_not_a_signal(text):
+    assert kinds(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "emotion"),
+    [
+        # a subject's own threat quoted in a log carries anger over the log's calm phrasing
+        ("走访记录：张某称“再不给钱我就拿刀去找他”，已告知派出所。", "anger"),
+        # a recourse taken in resignation keeps the worry or grief it is said with
+        ("孩子的病拖不起，我心里发慌，实在不行只能去省里问问了。", "anxiety"),
+        ("我哭了好几宿了，没办法，只能找记者帮忙。", "sadness"),
+        # reassurance given to the worker is not the speaker's relief
+        ("你们放心，我不闹，就是想知道这事还能不能办成？", "anxiety"),
+        # worry about what comes next, scorn in a question, a quarrel made up
+        ("老房子要拆了，往后我们老两口住哪呢？", "anxiety"),
+        ("等了一个礼拜就给我这么个答复，这也叫办事？", "anger"),
+        ("两家人各退一步，现在又能串门了，挺好。", "satisfied"),
+        ("好一个“便民”窗口，排了三小时队还说系统坏了。", "anger"),
+    ],
+)
+def test_second_pass_emotion_of_unseen_wording(text, emotion):
+    assert analyze(text).emotion == emotion
