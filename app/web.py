@@ -81,7 +81,11 @@ def page(template: str, request: Request, status_code: int = 200, **context: Any
     context.setdefault("errors", {})
     context.setdefault("values", {})
     context["htmx"] = is_htmx(request)
-    return Template(template_name=template, context=context, status_code=status_code)
+    # Named, so that Litestar does not guess it from the file name on every render.
+    media_type = "text/html" if template.endswith(".html") else None
+    return Template(
+        template_name=template, context=context, status_code=status_code, media_type=media_type
+    )
 
 
 def not_found() -> NotFoundException:
