@@ -39,7 +39,9 @@ import math
 import re
 import threading
 import tomllib
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,10 @@ _CLAUSE_BREAK = '，,、：:；;。！？!?…\n\r“”"「」（）()'
 _SENTENCE_RE = re.compile(r"[^。！？!?\n；;]+[。！？!?\n；;]*")
 _SENTENCE_ENDS = "。！？!?；;\n"
 _CLAUSE_RE = re.compile(r"[^，,、：:；;。！？!?…\n\r“”\"「」（）()]+")
+# How far a withdrawal (已表示不会再去) is looked for after a threat, and how far back a
+# spectator or a speech frame; bounded so that a long text without punctuation stays linear.
+_WITHDRAWN_REACH = 400
+_FRAME_REACH = 80
 
 # How many tokens after a negator or degree adverb it still applies to.
 _MODIFIER_REACH = 3
@@ -359,6 +365,8 @@ def _load() -> _Resources:
 def _find_signals(text: str, res: _Resources) -> list[Signal]:
     found: list[Signal] = []
     for pattern in res.patterns:
+        # a sentence's context checks are the same for every match in it
+        sentence_ok: dict[int, bool] = {}
         for m in pattern.regex.finditer(text):
             start, end = m.span()
             if start == end:
@@ -368,10 +376,16 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
             if pattern.not_after and pattern.not_after.search(text[end : end + 10]):
                 continue
             if pattern.not_in_sentence or pattern.in_sentence:
-                sentence = _sentence_of(text, start, end)
-                if pattern.not_in_sentence and pattern.not_in_sentence.search(sentence):
-                    continue
-                if pattern.in_sentence and not pattern.in_sentence.search(sentence):
+                begin, stop = _sentence_span(text, start, end)
+                ok = sentence_ok.get(begin)
+                if ok is None:
+                    sentence = text[begin:stop]
+                    ok = not (
+                        (pattern.not_in_sentence and pattern.not_in_sentence.search(sentence))
+                        or (pattern.in_sentence and not pattern.in_sentence.search(sentence))
+                    )
+                    sentence_ok[begin] = ok
+                if not ok:
                     continue
             if _is_current(text, pattern.kind, start, end, res):
                 found.append(Signal(pattern.kind, m.group(), start, end))
@@ -380,18 +394,34 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
 
 def _sentence_of(text: str, start: int, end: int) -> str:
     """The sentence (between 。！？!?; or newlines) that contains ``text[start:end]``."""
-    begin = max(text.rfind(p, 0, start) for p in _SENTENCE_ENDS) + 1
-    ends = [i for i in (text.find(p, end) for p in _SENTENCE_ENDS) if i >= 0]
-    return text[begin : min(ends, default=len(text))]
+    begin, stop = _sentence_span(text, start, end)
+    return text[begin:stop]
+
+
+def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence that contains ``text[start:end]`` (found by bisection)."""
+    ends = _sentence_ends(text)
+    i = bisect_left(ends, start)
+    j = bisect_left(ends, end)
+    return (ends[i - 1] + 1 if i else 0), (ends[j] if j < len(ends) else len(text))
+
+
+@lru_cache(maxsize=16)
+def _sentence_ends(text: str) -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(text) if c in _SENTENCE_ENDS)
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:
     """Keep, per kind, the longest of overlapping occurrences; return them in text order."""
     kept: list[Signal] = []
+    # in start order, an occurrence overlaps a kept one of its kind only if it starts before
+    # the furthest end kept so far for that kind
+    reach: dict[str, int] = {}
     for s in sorted(signals, key=lambda s: (s.start, -(s.end - s.start))):
-        if any(k.kind == s.kind and k.start < s.end and s.start < k.end for k in kept):
+        if s.start < reach.get(s.kind, -1):
             continue
         kept.append(s)
+        reach[s.kind] = max(reach.get(s.kind, -1), s.end)
     return kept
 
 
@@ -426,7 +456,7 @@ def _is_current(text: str, kind: str, start: int, end: int, res: _Resources) -> 
         return False
     if res.negated_after.search(text[end : end + 16]):
         return False
-    sentence_start = max(text.rfind(p, 0, start) for p in _SENTENCE_ENDS) + 1
+    sentence_start = max(_sentence_span(text, start, end)[0], start - _FRAME_REACH)
     if res.spectator_frame.search(text[sentence_start:start]):
         # seen in the media as someone else's doing (抖音上刷到隔壁区有人开直播讨薪)
         return False
@@ -466,14 +496,16 @@ def _negated(before: str, res: _Resources) -> bool:
 
 
 def _withdrawn(text: str, start: int, end: int, res: _Resources) -> bool:
-    after = text[end:]
+    after = text[end : end + _WITHDRAWN_REACH]
     for marker in res.withdrawn_markers:
         pos = after.find(marker)
         # "这不是气话": a withdrawal word that is itself negated withdraws nothing
         if pos >= 0 and not res.withdrawn_not_before.search(after[max(0, pos - 3) : pos]):
             return True
-    sentence_start = max(text.rfind(p, 0, start) for p in "。！？!?\n")
-    before = text[sentence_start + 1 : start]
+    sentence_start = max(
+        text.rfind(p, max(0, start - _WITHDRAWN_REACH), start) for p in "。！？!?\n"
+    )
+    before = text[max(sentence_start + 1, start - _WITHDRAWN_REACH) : start]
     return any(m in before for m in res.past_markers) and any(
         m in after for m in res.resolved_markers
     )
@@ -500,6 +532,8 @@ def _score_emotions(text: str, res: _Resources) -> _Scores:
     scores = _Scores(calm=float(res.cues["calm_base"]))
     for sentence in _SENTENCE_RE.findall(text):
         clauses = _CLAUSE_RE.findall(sentence)
+        # a phrase found in the sentence counts in each of its clauses; searched once
+        in_sentence = [regex.search(sentence) is not None for _, _, regex in res.phrases]
         turn = next(
             (i for i in range(len(clauses) - 1, 0, -1) if res.contrast.search(clauses[i])), None
         )
@@ -518,8 +552,8 @@ def _score_emotions(text: str, res: _Resources) -> _Scores:
                 if not res.resolved_cancel.search(clause[max(0, m.start() - 2) : m.start()]):
                     scores.add(SATISFIED, _RESOLVED_WEIGHT * weight)
                     break
-            for emotion, w, regex in res.phrases:
-                if regex.search(clause) or regex.search(sentence):
+            for (emotion, w, regex), hit in zip(res.phrases, in_sentence, strict=True):
+                if hit or regex.search(clause):
                     scores.add(emotion, w * weight)
         if res.log_register.search(sentence.strip()):
             scores.calm += float(res.cues["log_register_bonus"])
@@ -573,34 +607,41 @@ def _apply_signal_boosts(
     adds nothing: the report is intelligence, and its emotion is what its words say. A threat
     the subject voices in a log (李某称“逼急了我先弄死她”) weighs more, so that the log's calm
     phrasing does not hide it. A recourse taken in resignation (只能去北京碰碰运气了, 只能发到网上
-    求助了) adds no anger: its emotion is the worry or grief its words say.
+    求助了) next to words of worry or grief adds to those, not to anger; said bare (实在不行我就去
+    省里) it is still a threat.
     """
-    own = [s for s in signals if not res.report_frame.search(_sentence_of(text, s.start, s.end))]
     boost = float(res.cues["signal_anger_boost"])
     distress = max((ANXIETY, SADNESS), key=lambda e: scores.raw[e])
     threat_kinds: set[str] = set()
     resigned_kinds: set[str] = set()
     voiced = False
-    for s in own:
-        if s.kind == SELF_HARM:
+    self_harm_target: str | None = None
+    seen: set[tuple[str, int]] = set()  # one look per kind and sentence keeps long texts linear
+    for s in signals:
+        begin, stop = _sentence_span(text, s.start, s.end)
+        if (s.kind, begin) in seen:
             continue
-        sentence = _sentence_of(text, s.start, s.end)
+        seen.add((s.kind, begin))
+        sentence = text[begin:stop]
+        if res.report_frame.search(sentence):
+            continue
+        if s.kind == SELF_HARM:
+            if self_harm_target is None:
+                self_harm_target = ANGER if res.self_harm_threat.search(sentence) else SADNESS
+            continue
         if scores.raw[distress] > 0 and res.resigned_frame.search(sentence):
             resigned_kinds.add(s.kind)
             continue
         threat_kinds.add(s.kind)
-        voiced = voiced or bool(res.voiced_frame.search(text[: s.start]))
+        voiced = voiced or bool(
+            res.voiced_frame.search(text[max(0, s.start - _FRAME_REACH) : s.start])
+        )
     scores.add(ANGER, boost * len(threat_kinds))
     scores.add(distress, boost * len(resigned_kinds - threat_kinds))
     if voiced:
         scores.add(ANGER, float(res.cues["voiced_threat_boost"]))
-    for s in own:
-        if s.kind != SELF_HARM:
-            continue
-        sentence = _sentence_of(text, s.start, s.end)
-        target = ANGER if res.self_harm_threat.search(sentence) else SADNESS
-        scores.add(target, float(res.cues["self_harm_boost"]))
-        break
+    if self_harm_target is not None:
+        scores.add(self_harm_target, float(res.cues["self_harm_boost"]))
 
 
 def _decide(scores: _Scores, res: _Resources) -> tuple[str, float]:

@@ -276,3 +276,14 @@ def test_an_earlier_threat_that_was_settled_is_not_a_signal(text):
 )
 def test_second_pass_emotion_of_unseen_wording(text, emotion):
     assert analyze(text).emotion == emotion
+
+
+@pytest.mark.parametrize("unit", ["拿刀", "发出去", "称“我发出去", "我就去北京，", "跳楼"])
+def test_a_long_text_full_of_matches_is_analysed_in_linear_time(unit):
+    import time
+
+    analyze("你好")
+    text = (unit * (20_000 // len(unit)))[:20_000]
+    started = time.perf_counter()
+    analyze(text)
+    assert time.perf_counter() - started < 5
