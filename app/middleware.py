@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -32,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures.cookie import Cookie
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import InternalServerException, PermissionDeniedException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, generate_csrf_token
 from litestar.utils.scope.state import ScopeState
 
@@ -145,6 +147,30 @@ def parse_urlencoded(body: bytes) -> dict[str, str | list[str]]:
         else:
             form[name] = [seen, value]
     return form
+
+
+async def read_body(scope: Scope, receive: Receive, connection_state: ScopeState) -> bytes:
+    """The request body as ``Request.body()`` reads it (the route's size limit, 413 beyond it,
+    a disconnect is an error), without building a ``Request``; cached in the scope state."""
+    limit = scope["route_handler"].resolve_request_max_body_size() or math.inf
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        event = await receive()
+        if event["type"] == "http.request":
+            chunk = event.get("body", b"")
+            if chunk:
+                total += len(chunk)
+                if total > limit:
+                    raise RequestEntityTooLarge
+                chunks.append(chunk)
+            if not event.get("more_body", False):
+                break
+        elif event["type"] == "http.disconnect":
+            raise InternalServerException("client disconnected prematurely")
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    connection_state.body = body
+    return body
 
 
 def _csrf_secret(token: str | None, secret: str) -> str | None:
@@ -280,9 +306,9 @@ class RequestMiddleware:
         given = header_token
         kind = content_type.split(";", 1)[0].strip() if content_type and not given else None
         if kind == URLENCODED:
-            # Parsed here for the token and kept where the handler's ``data`` is read from.
-            request = scope["litestar_app"].request_class(scope=scope, receive=receive)
-            form = parse_urlencoded(await request.body())
+            # Read and parsed here for the token, and kept where the handler's ``data`` (and
+            # any ``Request.body()``) is read from.
+            form = parse_urlencoded(await read_body(scope, receive, connection_state))
             connection_state.form = form
             token = form.get(CSRF_FIELD)
             given = token[0] if isinstance(token, list) else token
