@@ -199,6 +199,27 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], logdir: Path) -> Pro
     return Proc(name, popen, log)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's ``--workers`` children)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(p for child in children for p in process_tree(int(child)))]
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time used so far by ``pids`` (0 where /proc is not readable)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def _wait_ready(stack: Stack, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
@@ -433,6 +454,8 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     stored: int = 0
+    #: CPU time of the web processes (user + system) per request, in ms (0: not measured).
+    cpu_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -517,13 +540,20 @@ class Target:
     cookie: str
     htmx: bool
     table: str
+    #: The server's process (its tree is the web processes whose CPU time is measured).
+    pid: int = 0
     rounds: list[dict] = field(default_factory=list)
 
 
 async def _one_round(t: Target, seconds: float, tmp: Path) -> dict:
+    pids = process_tree(t.pid) if t.pid else []
+    before = cpu_seconds(pids)
     if shutil.which("wrk"):
-        return await asyncio.to_thread(run_wrk, t.url, t.body, t.cookie, t.htmx, seconds, tmp)
-    return await run_httpx(t.url, t.body, t.cookie, t.htmx, seconds)
+        result = await asyncio.to_thread(run_wrk, t.url, t.body, t.cookie, t.htmx, seconds, tmp)
+    else:
+        result = await run_httpx(t.url, t.body, t.cookie, t.htmx, seconds)
+    result["cpu_s"] = cpu_seconds(pids) - before
+    return result
 
 
 def combine(label: str, rounds: list[dict], stored: int) -> LoadResult:
@@ -541,6 +571,9 @@ def combine(label: str, rounds: list[dict], stored: int) -> LoadResult:
         p50_ms=percentile([r["p50_us"] for r in rounds], 50) / 1000,
         p95_ms=percentile([r["p95_us"] for r in rounds], 50) / 1000,
         stored=stored,
+        cpu_ms=ratio(
+            sum(r.get("cpu_s", 0.0) for r in rounds) * 1000, sum(r["requests"] for r in rounds)
+        ),
     )
 
 
@@ -572,7 +605,7 @@ async def compare(
         print(
             f"  {r.label}: {r.rps:,.0f} req/s (rounds: {per_round}), p50 {r.p50_ms:.1f} ms,"
             f" p95 {r.p95_ms:.1f} ms, {r.requests:,} requests, {r.errors} errors,"
-            f" {r.stored:,} rows stored",
+            f" {r.stored:,} rows stored, {r.cpu_ms:.2f} ms CPU per request",
             flush=True,
         )
     return results  # type: ignore[return-value]
@@ -825,6 +858,7 @@ async def run(
                     cookie,
                     True,
                     "visit",
+                    app.procs[0].popen.pid,
                 ),
                 Target(
                     f"bare ×{workers}",
@@ -833,6 +867,7 @@ async def run(
                     "",
                     False,
                     "bare_visit",
+                    bare.procs[0].popen.pid,
                 ),
                 seconds,
                 ROUNDS,
@@ -882,7 +917,9 @@ def report(
         "**Form submissions** — the real visit form (session cookie, CSRF token, validation, "
         "insert, roll-up mark; htmx post answered with the saved-record partial) vs a bare "
         "Litestar endpoint doing one asyncpg INSERT of the same row (`bench/bare_app.py`), "
-        "both on uvicorn with the same settings:",
+        "both on uvicorn with the same settings. ms CPU: user + system time of the web "
+        "processes per request (from /proc; arq workers, PostgreSQL and the load generator "
+        "not counted):",
         "",
     ]
     rows = []
@@ -893,8 +930,10 @@ def report(
         rows.append(
             [
                 f"{setup} vs {workers} bare",
-                f"{app_r.rps:,.0f} req/s (p50 {app_r.p50_ms:.1f} ms, p95 {app_r.p95_ms:.1f} ms)",
-                f"{bare_r.rps:,.0f} req/s (p50 {bare_r.p50_ms:.1f} ms, p95 {bare_r.p95_ms:.1f} ms)",
+                f"{app_r.rps:,.0f} req/s (p50 {app_r.p50_ms:.1f} ms, p95 {app_r.p95_ms:.1f} ms;"
+                f" {app_r.cpu_ms:.2f} ms CPU)",
+                f"{bare_r.rps:,.0f} req/s (p50 {bare_r.p50_ms:.1f} ms, p95 {bare_r.p95_ms:.1f} ms;"
+                f" {bare_r.cpu_ms:.2f} ms CPU)",
                 f"**{ratio(app_r.rps, bare_r.rps):.2f}×**",
                 "≥ 0.5×",
                 f"{app_r.errors} / {bare_r.errors}",
