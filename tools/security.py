@@ -6,7 +6,8 @@
    and ``desk`` (registers cases and acts on them, which the other two may not) (checks: no
    5xx, status codes / content types / bodies conform to the schema; a request that times out
    is reported too);
-3. sqlmap (Debian package) against the login form, a form (``/households/search?q=`` and
+3. sqlmap (from PyPI, in the ``security`` extra; a ``sqlmap`` on PATH also works) against
+   the login form, a form (``/households/search?q=`` and
    ``/cases?q=&category=&state=``) and the JSON API (``POST /api/v1/visits``,
    ``GET /api/v1/cases?q=``), ``--batch --level 2 --risk 1``, each run time-bounded;
 4. the PostgreSQL restart drill (``tools/drills/pg_restart.py``);
@@ -218,9 +219,10 @@ def sqlmap_targets(base: str) -> list[tuple[str, list[str], str]]:
 
 
 def sqlmap(base: str, workdir: Path, budget: int) -> list[str]:
-    exe = shutil.which("sqlmap")
+    # the venv's own (pip install '.[security]', as make security does), else one on PATH
+    exe = shutil.which("sqlmap", path=str(Path(sys.executable).parent)) or shutil.which("sqlmap")
     if exe is None:
-        return ["sqlmap is not installed (apt-get install sqlmap): injection scan NOT run"]
+        return ["sqlmap is not installed (make security installs it): injection scan NOT run"]
     findings = []
     for label, args, params in sqlmap_targets(base):
         out = workdir / f"sqlmap-{re.sub(r'[^a-z]+', '-', label.lower())}"
