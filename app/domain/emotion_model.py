@@ -1,0 +1,216 @@
+"""The learned half of the emotion analyser: two small linear models over the rules' view.
+
+:mod:`app.domain.emotion` runs its rules first; this module then reads the text together with
+what the rules saw and decided, and gives
+
+* a probability per emotion (multinomial logistic regression); the emotion is the arg-max of
+  those probabilities with a bonus added to the rules' own pick (the rules keep a text the
+  model is unsure of);
+* a probability per signal kind (one logistic regression per kind). A kind the rules did not
+  fire is added when its probability clears the kind threshold chosen in cross-validation;
+  the phrase shown for it is the clause whose features push hardest towards that kind.
+
+Features: character 1..n-grams of the text and the rules' jieba words (each text's n-gram
+block scaled to unit length), plus the rules' outputs (their emotion, their per-emotion scores,
+the kinds they fired and the kinds whose patterns matched before the cancellation layer) scaled
+by ``rule_weight``. Cross-validation chose ``rule_weight`` 0: the rules were tuned on every
+training row, so a model that reads their outputs learns to trust them more than they deserve
+on new text; the two are combined only at the decision (see ``tools/train_emotion.py``).
+
+The weights live in ``emotion_data/model.npz`` and are written by ``python -m
+tools.train_emotion``; they are read once, on first use. Pure numpy at run time, deterministic.
+If the file is missing, :func:`load` returns ``None`` and the analyser is the rules alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).with_name("emotion_data") / "model.npz"
+
+# Feature name prefixes: char n-gram, jieba word, rule output.
+CHAR = "c:"
+WORD = "w:"
+RULE = "r:"
+_CLAUSE_RE = re.compile(r"[^，,、：:；;。！？!?…\n\r“”\"「」（）()]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutputs:
+    """What the rules saw and decided on one text: the model's non-lexical features."""
+
+    emotion: str
+    scores: Mapping[str, float]
+    calm: float
+    fired: frozenset[str]
+    matched: frozenset[str]
+
+
+def rule_features(rules: RuleOutputs) -> dict[str, float]:
+    """Name the rules' outputs as features (scores compressed with log1p)."""
+    out = {f"{RULE}emotion={rules.emotion}": 1.0, f"{RULE}calm": math.log1p(rules.calm)}
+    for emotion, score in rules.scores.items():
+        out[f"{RULE}score={emotion}"] = math.log1p(max(0.0, score))
+    for kind in rules.fired:
+        out[f"{RULE}fired={kind}"] = 1.0
+    for kind in rules.matched - rules.fired:
+        out[f"{RULE}cancelled={kind}"] = 1.0
+    if not rules.fired:
+        out[f"{RULE}no_signal"] = 1.0
+    return out
+
+
+def text_features(text: str, words: Iterable[str], max_n: int) -> set[str]:
+    """The text's character 1..``max_n``-grams and its words, as feature names."""
+    names = {CHAR + text[i : i + n] for n in range(1, max_n + 1) for i in range(len(text) - n + 1)}
+    names.update(WORD + w for w in words if w.strip())
+    return names
+
+
+def featurize(
+    text: str, words: Iterable[str], rules: RuleOutputs, max_n: int, rule_weight: float
+) -> dict[str, float]:
+    """All features of one text: unit-length text block plus weighted rule outputs."""
+    names = text_features(text, words, max_n)
+    value = 1.0 / math.sqrt(len(names)) if names else 0.0
+    out = dict.fromkeys(names, value)
+    for name, v in rule_features(rules).items():
+        out[name] = v * rule_weight
+    return out
+
+
+@dataclass(frozen=True)
+class Model:
+    """Trained weights: ``emotion_w`` is features × emotions, ``kind_w`` features × kinds."""
+
+    vocabulary: dict[str, int]
+    emotions: tuple[str, ...]
+    kinds: tuple[str, ...]
+    emotion_w: np.ndarray
+    emotion_b: np.ndarray
+    kind_w: np.ndarray
+    kind_b: np.ndarray
+    thresholds: np.ndarray
+    max_n: int
+    rule_weight: float
+    rule_bonus: float
+
+    def _index(self, features: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [(self.vocabulary[k], v) for k, v in features.items() if k in self.vocabulary]
+        if not pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx, vals = zip(*pairs, strict=True)
+        return np.asarray(idx, dtype=np.int64), np.asarray(vals)
+
+    def predict(
+        self, text: str, words: Iterable[str], rules: RuleOutputs
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Return (probability per emotion, probability per signal kind) for one text."""
+        idx, vals = self._index(featurize(text, words, rules, self.max_n, self.rule_weight))
+        logits = vals @ self.emotion_w[idx] + self.emotion_b
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        z = vals @ self.kind_w[idx] + self.kind_b
+        q = 1.0 / (1.0 + np.exp(-z))
+        return (
+            dict(zip(self.emotions, p.tolist(), strict=True)),
+            dict(zip(self.kinds, q.tolist(), strict=True)),
+        )
+
+    def emotion(self, emotion_probs: Mapping[str, float], rule_emotion: str) -> str:
+        """The emotion: the model's probabilities with ``rule_bonus`` added to the rules' pick."""
+        return max(
+            self.emotions,
+            key=lambda e: emotion_probs[e] + (self.rule_bonus if e == rule_emotion else 0.0),
+        )
+
+    def added_kinds(self, kind_probs: Mapping[str, float], fired: Iterable[str]) -> list[str]:
+        """The kinds the rules did not fire whose probability clears their threshold."""
+        fired = set(fired)
+        return [
+            k
+            for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True)
+            if k not in fired and kind_probs[k] >= t
+        ]
+
+    def trigger(self, text: str, kind: str) -> tuple[int, int]:
+        """Offsets of the clause of ``text`` whose n-grams and words weigh most for ``kind``."""
+        col = self.kinds.index(kind)
+        best, best_span = -math.inf, (0, len(text))
+        for m in _CLAUSE_RE.finditer(text):
+            clause = m.group()
+            if not clause.strip():
+                continue
+            names = text_features(clause, _substrings_in_vocab(clause, self.vocabulary), self.max_n)
+            score = sum(
+                float(self.kind_w[self.vocabulary[n], col]) for n in names if n in self.vocabulary
+            )
+            if score > best:
+                best, best_span = score, m.span()
+        return best_span
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        """Write the weights (float32) and settings to a compressed ``.npz``."""
+        names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        np.savez_compressed(
+            path,
+            vocabulary=np.array(names),
+            emotions=np.array(self.emotions),
+            kinds=np.array(self.kinds),
+            emotion_w=self.emotion_w.astype(np.float32),
+            emotion_b=self.emotion_b.astype(np.float32),
+            kind_w=self.kind_w.astype(np.float32),
+            kind_b=self.kind_b.astype(np.float32),
+            thresholds=self.thresholds.astype(np.float32),
+            max_n=np.array(self.max_n),
+            rule_weight=np.array(self.rule_weight),
+            rule_bonus=np.array(self.rule_bonus),
+        )
+
+
+def _substrings_in_vocab(clause: str, vocabulary: Mapping[str, int]) -> list[str]:
+    """The clause's substrings that are known words (a clause is short; no tokenizer needed)."""
+    return [
+        clause[i:j]
+        for i in range(len(clause))
+        for j in range(i + 2, min(len(clause), i + 8) + 1)
+        if WORD + clause[i:j] in vocabulary
+    ]
+
+
+def read(path: Path) -> Model:
+    """Read a model written by :meth:`Model.save`."""
+    with np.load(path, allow_pickle=False) as z:
+        return Model(
+            vocabulary={str(n): i for i, n in enumerate(z["vocabulary"].tolist())},
+            emotions=tuple(z["emotions"].tolist()),
+            kinds=tuple(z["kinds"].tolist()),
+            emotion_w=z["emotion_w"].astype(np.float64),
+            emotion_b=z["emotion_b"].astype(np.float64),
+            kind_w=z["kind_w"].astype(np.float64),
+            kind_b=z["kind_b"].astype(np.float64),
+            thresholds=z["thresholds"].astype(np.float64),
+            max_n=int(z["max_n"]),
+            rule_weight=float(z["rule_weight"]),
+            rule_bonus=float(z["rule_bonus"]),
+        )
+
+
+_lock = threading.Lock()
+_state: dict[str, Model | None] = {}
+
+
+def load() -> Model | None:
+    """The shipped model, read once; ``None`` if ``emotion_data/model.npz`` is absent."""
+    if "model" not in _state:
+        with _lock:
+            if "model" not in _state:
+                _state["model"] = read(MODEL_PATH) if MODEL_PATH.exists() else None
+    return _state["model"]

@@ -1,0 +1,331 @@
+"""Train the emotion analyser's learned half (``app/domain/emotion_data/model.npz``).
+
+Run: ``.venv/bin/python -m tools.train_emotion`` writes the weights from every row of
+``bench/data/emotion_labelled.jsonl`` except the batches named with ``--exclude``;
+``--cv`` instead prints the leave-one-batch-out table used to choose :data:`SETTINGS`
+(rules alone vs the hybrid on each left-out batch, the first 410 rows counting as one batch).
+
+The ``--cv`` run never sees :data:`HELD_OUT` (fresh5): its rows are dropped as the file is
+read, before anything else looks at them.
+
+Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
+five emotions, one sigmoid per signal kind. It takes a few seconds and is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, sparse
+
+from app.domain.emotion import EMOTIONS, SIGNAL_KINDS, Analysis, Signal, rule_view
+from app.domain.emotion_model import MODEL_PATH, RULE, Model, RuleOutputs, featurize
+from bench.emotion_eval import load, macro_f1, signal_scores
+
+HELD_OUT = "fresh5"
+FIRST = "first410"
+# Each batch with the commit of the rules as they were frozen before its first run: those
+# rules never saw it, so a fold that leaves it out and reads these rules is honest end to end.
+FROZEN_RULES = {"fresh3": "f41ab1a", "dev4": "3a38000", "fresh4": "1fbe1e4"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Hyperparameters; :data:`SETTINGS` holds the ones chosen by leave-one-batch-out CV."""
+
+    max_n: int = 3
+    rule_weight: float = 0.0
+    emotion_l2: float = 0.03
+    kind_l2: float = 0.03
+    min_df: int = 2
+    threshold: float = 0.35
+    rule_bonus: float = 0.35
+
+
+SETTINGS = Settings()
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled row with the rules' view of it (computed once)."""
+
+    group: str
+    text: str
+    emotion: str
+    kinds: frozenset[str]
+    rules: Analysis
+    view: object
+    words: list[str]
+
+
+def examples(rows: Sequence[dict], view_fn=rule_view) -> list[Example]:
+    """Run the rules (``view_fn``, by default today's) on every row."""
+    out = []
+    for r in rows:
+        rules, view, words = view_fn(r["text"])
+        out.append(
+            Example(
+                r.get("batch") or FIRST,
+                r["text"],
+                r["emotion"],
+                frozenset(r["signals"]),
+                rules,
+                view,
+                words,
+            )
+        )
+    return out
+
+
+def frozen_view(commit: str, workdir: Path):
+    """A :func:`rule_view` over the rules as committed at ``commit`` (extracted with git)."""
+    root = workdir / commit
+    root.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", commit, "app/domain/emotion.py", "app/domain/emotion_data"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    spec = importlib.util.spec_from_file_location(
+        f"_rules_{commit}", root / "app/domain/emotion.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+
+    def view(text: str) -> tuple[Analysis, RuleOutputs, list[str]]:
+        res = mod._resources()
+        signals = mod._find_signals(text, res)
+        scores = mod._score_emotions(text, res)
+        mod._apply_signal_boosts(text, signals, scores, res)
+        emotion, top = mod._decide(scores, res)
+        outputs = RuleOutputs(
+            emotion=emotion,
+            scores=scores.scaled,
+            calm=scores.calm,
+            fired=frozenset(s.kind for s in signals),
+            matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
+        )
+        words = res.tokenizer.lcut(text, HMM=False)
+        kinds = [Signal(s.kind, s.phrase, s.start, s.end) for s in signals]
+        return Analysis(emotion, 0.0, kinds), outputs, words
+
+    return view
+
+
+def frozen_folds(rows: Sequence[dict], s: Settings) -> dict[str, tuple]:
+    """Per :data:`FROZEN_RULES` batch: rules frozen before it, model trained on the other
+    batches with those rules' features, tested on it."""
+    if not _frozen_examples:
+        with tempfile.TemporaryDirectory() as tmp:
+            for commit in FROZEN_RULES.values():
+                _frozen_examples[commit] = examples(rows, frozen_view(commit, Path(tmp)))
+    out = {}
+    for batch, commit in FROZEN_RULES.items():
+        out.update(cross_validate(_frozen_examples[commit], s, only=batch))
+    return out
+
+
+_frozen_examples: dict[str, list[Example]] = {}
+
+
+def _softmax_loss(w: np.ndarray, x: sparse.csr_matrix, y: np.ndarray, l2: float, k: int):
+    d = x.shape[1]
+    wm = w[: d * k].reshape(d, k)
+    b = w[d * k :]
+    z = x @ wm + b
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = -np.log(p[np.arange(n), y] + 1e-12).sum() + 0.5 * l2 * (wm**2).sum()
+    p[np.arange(n), y] -= 1.0
+    grad_w = x.T @ p + l2 * wm
+    return loss, np.concatenate([np.asarray(grad_w).ravel(), p.sum(axis=0)])
+
+
+def _sigmoid_loss(w: np.ndarray, x: sparse.csr_matrix, y: np.ndarray, l2: float, k: int):
+    d = x.shape[1]
+    wm = w[: d * k].reshape(d, k)
+    b = w[d * k :]
+    z = x @ wm + b
+    p = 1.0 / (1.0 + np.exp(-z))
+    loss = -(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)).sum()
+    loss += 0.5 * l2 * (wm**2).sum()
+    g = p - y
+    grad_w = x.T @ g + l2 * wm
+    return loss, np.concatenate([np.asarray(grad_w).ravel(), g.sum(axis=0)])
+
+
+def _fit(loss, x: sparse.csr_matrix, y: np.ndarray, l2: float, k: int) -> tuple:
+    w0 = np.zeros(x.shape[1] * k + k)
+    res = optimize.minimize(
+        loss, w0, args=(x, y, l2, k), jac=True, method="L-BFGS-B", options={"maxiter": 500}
+    )
+    return res.x[: x.shape[1] * k].reshape(x.shape[1], k), res.x[x.shape[1] * k :]
+
+
+def _features(ex: Example, s: Settings) -> dict[str, float]:
+    return featurize(ex.text, ex.words, ex.view, s.max_n, s.rule_weight)
+
+
+def _matrix(feats: list[dict[str, float]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    rows, cols, vals = [], [], []
+    for i, f in enumerate(feats):
+        for name, v in f.items():
+            j = vocabulary.get(name)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+                vals.append(v)
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(feats), len(vocabulary)))
+
+
+def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
+    """Fit both models on ``train_set``; features seen in fewer than ``min_df`` rows are
+    dropped (rule outputs are always kept)."""
+    feats = [_features(ex, s) for ex in train_set]
+    df: dict[str, int] = {}
+    for f in feats:
+        for name in f:
+            df[name] = df.get(name, 0) + 1
+    names = sorted(n for n, c in df.items() if c >= s.min_df or n.startswith(RULE))
+    vocabulary = {n: i for i, n in enumerate(names)}
+    x = _matrix(feats, vocabulary)
+    y = np.array([EMOTIONS.index(ex.emotion) for ex in train_set])
+    yk = np.array([[k in ex.kinds for k in SIGNAL_KINDS] for ex in train_set], dtype=float)
+    ew, eb = _fit(_softmax_loss, x, y, s.emotion_l2, len(EMOTIONS))
+    kw, kb = _fit(_sigmoid_loss, x, yk, s.kind_l2, len(SIGNAL_KINDS))
+    return Model(
+        vocabulary=vocabulary,
+        emotions=EMOTIONS,
+        kinds=SIGNAL_KINDS,
+        emotion_w=ew,
+        emotion_b=eb,
+        kind_w=kw,
+        kind_b=kb,
+        thresholds=np.full(len(SIGNAL_KINDS), s.threshold),
+        max_n=s.max_n,
+        rule_weight=s.rule_weight,
+        rule_bonus=s.rule_bonus,
+    )
+
+
+def hybrid(model: Model, ex: Example) -> tuple[str, set[str]]:
+    """The hybrid's emotion and signal kinds on an example (as the analyser combines them)."""
+    emo_p, kind_p = model.predict(ex.text, ex.words, ex.view)
+    fired = {sig.kind for sig in ex.rules.signals}
+    return model.emotion(emo_p, ex.rules.emotion), fired | set(model.added_kinds(kind_p, fired))
+
+
+def scores(exs: Sequence[Example], preds: Sequence[tuple[str, set[str]]]) -> tuple[float, ...]:
+    """(macro-F1, signal recall, signal precision, flag recall, flag precision)."""
+    f1 = macro_f1([e.emotion for e in exs], [p[0] for p in preds])
+    return (f1, *signal_scores([set(e.kinds) for e in exs], [p[1] for p in preds]))
+
+
+def cross_validate(
+    exs: Sequence[Example], s: Settings, only: str | None = None
+) -> dict[str, tuple]:
+    """Leave one batch out (or only ``only``): per group, (rows, rules' predictions, model
+    probabilities)."""
+    out = {}
+    groups = [only] if only else list(dict.fromkeys(e.group for e in exs))
+    for g in groups:
+        test = [e for e in exs if e.group == g]
+        model = train([e for e in exs if e.group != g], s)
+        rules = [(e.rules.emotion, e.rules.signal_kinds) for e in test]
+        probs = [model.predict(e.text, e.words, e.view) for e in test]
+        out[g] = (test, rules, probs)
+    return out
+
+
+def combine(
+    folds: dict[str, tuple], threshold: float, rule_bonus: float
+) -> dict[str, tuple[tuple, tuple]]:
+    """Score each fold's rules alone and hybrid at a signal threshold and rule bonus."""
+    table = {}
+    for g, (test, rules, probs) in folds.items():
+        preds = []
+        for (r_emo, r_kinds), (emo_p, kind_p) in zip(rules, probs, strict=True):
+            emo = max(emo_p, key=lambda e: emo_p[e] + (rule_bonus if e == r_emo else 0.0))
+            preds.append((emo, r_kinds | {k for k, p in kind_p.items() if p >= threshold}))
+        table[g] = (scores(test, rules), scores(test, preds))
+    return table
+
+
+def _mean(table: dict[str, tuple], which: int) -> np.ndarray:
+    return np.mean([v[which] for v in table.values()], axis=0)
+
+
+def print_table(table: dict[str, tuple]) -> None:
+    """Print rules alone vs hybrid per left-out group and their mean."""
+    print(
+        f"{'left out':<10}{'rules F1/rec/prec/fRec/fPrec':>32}  "
+        f"{'hybrid F1/rec/prec/fRec/fPrec':>32}"
+    )
+    rows = [*table.items(), ("mean", (_mean(table, 0), _mean(table, 1)))]
+    for g, (r, h) in rows:
+        cells = [" ".join(f"{v:.3f}" for v in x) for x in (r, h)]
+        print(f"{g:<10}{cells[0]:>32}  {cells[1]:>32}")
+
+
+def search(exs: Sequence[Example], rows: Sequence[dict]) -> None:
+    """Print both CVs' mean figures for a small grid of settings and thresholds."""
+    grid = [
+        Settings(max_n=n, rule_weight=rw, emotion_l2=l2, kind_l2=l2)
+        for n in (2, 3)
+        for rw in (0.0, 1.0, 3.0)
+        for l2 in (0.03, 0.1, 1.0)
+    ]
+    for s in grid:
+        folds, frozen = cross_validate(exs, s), frozen_folds(rows, s)
+        for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+            for bonus in (0.0, 0.2, 0.35, 0.5):
+                cells = []
+                for table in (combine(folds, t, bonus), combine(frozen, t, bonus)):
+                    r, h = _mean(table, 0), _mean(table, 1)
+                    cells.append(" ".join(f"{v:.3f}" for v in (*r[:3], *h[:3])))
+                head = f"n={s.max_n} rw={s.rule_weight} l2={s.emotion_l2} t={t} bonus={bonus}"
+                print(f"{head}: " + " | ".join(cells), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the model, or print the cross-validation (``--cv``, ``--search``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cv", action="store_true", help="leave-one-batch-out table")
+    parser.add_argument("--search", action="store_true", help="CV over a settings grid")
+    parser.add_argument("--exclude", action="append", default=[], help="batch to leave out")
+    args = parser.parse_args(argv)
+    if args.cv or args.search:
+        # the held-out batch is dropped before anything reads it
+        rows = [r for r in load() if r.get("batch") != HELD_OUT]
+        exs = examples(rows)
+        if args.search:
+            search(exs, rows)
+        else:
+            print("Leave one batch out, today's rules (seen every batch):")
+            folds = cross_validate(exs, SETTINGS)
+            print_table(combine(folds, SETTINGS.threshold, SETTINGS.rule_bonus))
+            print("\nLeave one batch out, rules frozen before the left-out batch:")
+            frozen = frozen_folds(rows, SETTINGS)
+            print_table(combine(frozen, SETTINGS.threshold, SETTINGS.rule_bonus))
+        return 0
+    rows = [r for r in load() if r.get("batch") not in set(args.exclude)]
+    model = train(examples(rows))
+    model.save(MODEL_PATH)
+    print(f"wrote {MODEL_PATH} ({len(rows)} rows, {len(model.vocabulary)} features)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
