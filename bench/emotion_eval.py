@@ -33,9 +33,9 @@ per line. Subsets reported:
 
   * ``fresh5``: 375 rows written by another engineer who never opened the analyser, its
     data or this bench (nor any earlier batch), appended and committed after the second
-    generalisation pass was frozen at 23e51c5, before the analyser was first run on them (first run: macro-F1 0.682, recall
-    0.686, precision 0.879). UNSEEN: nothing may be tuned on its misses; a pass that looks at them must move it to
-    :data:`SEEN_BATCHES`.
+    generalisation pass was frozen at 23e51c5, before the analyser was first run on them
+    (first run: macro-F1 0.682, recall 0.686, precision 0.879). UNSEEN: nothing may be tuned
+    on its misses; a pass that looks at them must move it to :data:`SEEN_BATCHES`.
 
 Another held-out file can be evaluated with ``--extra`` the same way.
 
@@ -48,6 +48,17 @@ Baseline mappings (the fairest simple ones; the baselines only know polarity):
 * cnsenti ``Emotion.emotion_count`` (extra row, its seven DUTIR classes mapped to ours):
   好/乐 → satisfied, 怒/恶 → anger, 惧 → anxiety, 哀 → sadness, none (or 惊 only) → calm;
   the class with the largest count wins, ties in the order listed.
+
+Our analyser is shown twice: ``ours (rules)`` is the rule layer alone
+(:func:`app.domain.emotion.rule_view`); ``ours (hybrid)`` is :func:`app.domain.emotion.analyze`,
+the rules plus the learned model of :mod:`app.domain.emotion_model`. The hybrid's figures are
+out-of-batch: for each batch the bench retrains the model (``tools.train_emotion.train``, a few
+seconds) on every *other* batch (the first 410 rows count as one) and predicts that batch with
+it; ``all`` and ``test`` pool those predictions. So no row is scored by a model that was trained
+on it, and the fresh5 line is the honest unseen figure (neither the rules nor its model saw
+fresh5) even though the shipped ``model.npz`` was trained on every row. The rule features are
+still optimistic on the seen batches, as the rules' own figures are. An ``--extra`` file is
+predicted by a model trained on the whole labelled set. Throughput is the shipped analyser's.
 
 Neither baseline detects signals; their signal columns show "n/a". The "keyword" row is a
 naive substring detector over a short risk-word list (no negation or context rules), to show
@@ -68,7 +79,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from app.domain.emotion import EMOTIONS, SIGNAL_KINDS, analyze, warm_up
+from app.domain.emotion import EMOTIONS, SIGNAL_KINDS, analyze, rule_view, warm_up
 
 DATA = Path(__file__).with_name("data") / "emotion_labelled.jsonl"
 TEST = "test"
@@ -83,6 +94,8 @@ EXTRA_ENV = "FENGQIAO_EMOTION_EXTRA"
 # Kind names other label sets use for ours.
 KIND_ALIASES = {"escalation": "escalate"}
 NA = "n/a"
+RULES = "ours (rules)"
+HYBRID = "ours (hybrid)"
 SNOWNLP_POSITIVE = 0.6
 SNOWNLP_NEGATIVE = 0.4
 # Naive keyword detector: what a plain word list gives without negation or context rules.
@@ -138,9 +151,30 @@ def signal_scores(gold: list[set[str]], pred: list[set[str]]) -> tuple[float, fl
 
 
 def ours(text: str) -> Prediction:
-    """Our analyser."""
+    """Our analyser (rules and model)."""
     a = analyze(text)
     return a.emotion, {s.kind for s in a.signals}
+
+
+def ours_rules(text: str) -> Prediction:
+    """Our analyser's rule layer alone."""
+    a = rule_view(text)[0]
+    return a.emotion, {s.kind for s in a.signals}
+
+
+def out_of_batch(rows: list[dict]) -> list[Prediction]:
+    """The hybrid's prediction of every row by a model trained on the other batches."""
+    from tools.train_emotion import FIRST, examples, hybrid, train
+
+    exs = examples(rows)
+    preds: list[Prediction] = [("calm", set())] * len(rows)
+    for group in dict.fromkeys(e.group for e in exs):
+        model = train([e for e in exs if e.group != group and e.group != EXTRA])
+        for i, e in enumerate(exs):
+            if e.group == group:
+                preds[i] = hybrid(model, e)
+    assert FIRST not in {r.get("batch") for r in rows}
+    return preds
 
 
 def keyword_signals(text: str) -> set[str]:
@@ -269,8 +303,9 @@ def print_readme_lines(
 ) -> None:
     """One pasteable line per metric for the README."""
     by = {name: (m, s) for name, m, s in results}
-    (ours_m, speed), (snow_m, snow_s), (cn_m, cn_s) = (
-        by["ours"],
+    (ours_m, speed), (rules_m, _), (snow_m, snow_s), (cn_m, cn_s) = (
+        by[HYBRID],
+        by[RULES],
         by["snownlp"],
         by["cnsenti-polarity"],
     )
@@ -290,13 +325,17 @@ def print_readme_lines(
     )
     print(
         f"- Emotion macro-F1 (5 classes), {tag}: {trio(ours_m, 'f1')} "
-        f"(SnowNLP {trio(snow_m, 'f1')}; cnsenti {trio(cn_m, 'f1')}; target >= 0.8)"
+        f"(rules alone {trio(rules_m, 'f1')}; SnowNLP {trio(snow_m, 'f1')}; "
+        f"cnsenti {trio(cn_m, 'f1')}; target >= 0.8)"
     )
     print(
         f"- Extreme-risk signal recall, {tag}: {trio(ours_m, 'rec')} "
-        "(per sentence and kind; target >= 0.95)"
+        f"(rules alone {trio(rules_m, 'rec')}; per sentence and kind; target >= 0.95)"
     )
-    print(f"- Extreme-risk signal precision, {tag}: {trio(ours_m, 'prec')} (target >= 0.8)")
+    print(
+        f"- Extreme-risk signal precision, {tag}: {trio(ours_m, 'prec')} "
+        f"(rules alone {trio(rules_m, 'prec')}; target >= 0.8)"
+    )
     print(
         f"- Risk flag (any signal) recall, {tag}: {trio(ours_m, 'frec')}; "
         f"precision {trio(ours_m, 'fprec')}"
@@ -308,8 +347,11 @@ def print_readme_lines(
 
 
 def print_errors(rows: Iterable[dict], preds: Iterable[Prediction]) -> None:
-    """List the rows our analyser gets wrong (emotion or signal kinds)."""
+    """List the rows our hybrid gets wrong out of batch (emotion or signal kinds), never those
+    of an unseen batch: looking at them would make it seen."""
     for r, (emotion, kinds) in zip(rows, preds, strict=True):
+        if r.get("batch") == EXTRA or (r.get("batch") and r["batch"] not in SEEN_BATCHES):
+            continue
         gold = set(r["signals"])
         if emotion != r["emotion"] or kinds != gold:
             mark = r.get("batch") or ("test" if r.get("split") == TEST else "")
@@ -346,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += [{**r, "batch": EXTRA} for r in extra]
     warm_up()
     systems: list[tuple[str, Callable[[str], Prediction], int]] = [
-        ("ours", ours, args.passes),
+        (RULES, ours_rules, args.passes),
+        (HYBRID, ours, args.passes),
         ("keyword (signals only)", lambda t: ("calm", keyword_signals(t)), args.passes),
         ("snownlp", make_snownlp(), 1),
         ("cnsenti-polarity", make_cnsenti_polarity(), 1),
@@ -356,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     our_preds: list[Prediction] = []
     for name, predict, passes in systems:
         preds, speed = run(name, predict, rows, passes)
-        if name == "ours":
-            our_preds = preds
+        if name == HYBRID:
+            # scored out of batch; the shipped model's own predictions only time it
+            preds = our_preds = out_of_batch(rows)
         by_subset = {
             k: metrics([rows[i] for i in idx], [preds[i] for i in idx])
             for k, idx in subsets.items()

@@ -46,7 +46,7 @@ class Settings:
     emotion_l2: float = 0.03
     kind_l2: float = 0.03
     min_df: int = 2
-    threshold: float = 0.35
+    threshold: float = 0.45
     rule_bonus: float = 0.35
 
 
@@ -224,7 +224,7 @@ def hybrid(model: Model, ex: Example) -> tuple[str, set[str]]:
     """The hybrid's emotion and signal kinds on an example (as the analyser combines them)."""
     emo_p, kind_p = model.predict(ex.text, ex.words, ex.view)
     fired = {sig.kind for sig in ex.rules.signals}
-    return model.emotion(emo_p, ex.rules.emotion), fired | set(model.added_kinds(kind_p, fired))
+    return model.emotion(emo_p, ex.rules.emotion), fired | set(model.added_kinds(kind_p, ex.view))
 
 
 def scores(exs: Sequence[Example], preds: Sequence[tuple[str, set[str]]]) -> tuple[float, ...]:
@@ -243,7 +243,7 @@ def cross_validate(
     for g in groups:
         test = [e for e in exs if e.group == g]
         model = train([e for e in exs if e.group != g], s)
-        rules = [(e.rules.emotion, e.rules.signal_kinds) for e in test]
+        rules = [(e.rules.emotion, e.rules.signal_kinds, e.view.matched) for e in test]
         probs = [model.predict(e.text, e.words, e.view) for e in test]
         out[g] = (test, rules, probs)
     return out
@@ -256,10 +256,11 @@ def combine(
     table = {}
     for g, (test, rules, probs) in folds.items():
         preds = []
-        for (r_emo, r_kinds), (emo_p, kind_p) in zip(rules, probs, strict=True):
+        for (r_emo, r_kinds, matched), (emo_p, kind_p) in zip(rules, probs, strict=True):
             emo = max(emo_p, key=lambda e: emo_p[e] + (rule_bonus if e == r_emo else 0.0))
-            preds.append((emo, r_kinds | {k for k, p in kind_p.items() if p >= threshold}))
-        table[g] = (scores(test, rules), scores(test, preds))
+            added = {k for k, p in kind_p.items() if p >= threshold and k not in matched}
+            preds.append((emo, r_kinds | added))
+        table[g] = (scores(test, [r[:2] for r in rules]), scores(test, preds))
     return table
 
 

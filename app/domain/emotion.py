@@ -45,6 +45,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from app.domain import emotion_model
+from app.domain.emotion_model import RuleOutputs
+
 ANGER = "anger"
 ANXIETY = "anxiety"
 SADNESS = "sadness"
@@ -138,24 +141,54 @@ def analyze(text: str | None) -> Analysis:
     """
     if not text or not text.strip():
         return Analysis(CALM, 0.0, [])
+    rules, outputs, words = rule_view(text)
+    model = emotion_model.load()
+    if model is None:
+        return rules
+    emotion_p, kind_p = model.predict(text, words, outputs)
+    emotion = model.emotion(emotion_p, rules.emotion)
+    signals = list(rules.signals)
+    for kind in model.added_kinds(kind_p, outputs):
+        start, end = model.trigger(text, kind)
+        signals.append(Signal(kind, text[start:end], start, end))
+    signals.sort(key=lambda s: s.start)
+    if emotion == rules.emotion:
+        intensity = rules.intensity
+    else:
+        # the lexicon barely saw this emotion; its probability stands in for the evidence
+        top = max(outputs.scores.get(emotion, 0.0), _INTENSITY_SCALE * emotion_p[emotion])
+        intensity = _intensity(emotion, top, signals)
+    return Analysis(emotion, intensity, signals)
+
+
+def rule_view(text: str) -> tuple[Analysis, RuleOutputs, list[str]]:
+    """The rules alone on non-blank ``text``: their analysis, the outputs the learned model
+    reads (see :mod:`app.domain.emotion_model`) and the text's jieba words."""
     res = _resources()
     signals = _find_signals(text, res)
     scores = _score_emotions(text, res)
     _apply_signal_boosts(text, signals, scores, res)
     emotion, top = _decide(scores, res)
-    return Analysis(emotion, _intensity(emotion, top, signals), signals)
+    outputs = RuleOutputs(
+        emotion=emotion,
+        scores=scores.scaled,
+        calm=scores.calm,
+        fired=frozenset(s.kind for s in signals),
+        matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
+    )
+    words = res.tokenizer.lcut(text, HMM=False)
+    return Analysis(emotion, _intensity(emotion, top, signals), signals), outputs, words
 
 
 def find_signals(text: str | None) -> list[Signal]:
     """Return only the current extreme-risk signals of ``text`` (see :func:`analyze`)."""
-    if not text:
-        return []
-    return _find_signals(text, _resources())
+    return analyze(text).signals
 
 
 def warm_up() -> None:
-    """Load the lexicons and the jieba dictionary now rather than on the first call."""
+    """Load the lexicons, the jieba dictionary and the model now rather than on first use."""
     _resources()
+    emotion_model.load()
 
 
 # --------------------------------------------------------------------------- resources

@@ -131,13 +131,14 @@ class Model:
             key=lambda e: emotion_probs[e] + (self.rule_bonus if e == rule_emotion else 0.0),
         )
 
-    def added_kinds(self, kind_probs: Mapping[str, float], fired: Iterable[str]) -> list[str]:
-        """The kinds the rules did not fire whose probability clears their threshold."""
-        fired = set(fired)
+    def added_kinds(self, kind_probs: Mapping[str, float], rules: RuleOutputs) -> list[str]:
+        """The kinds whose probability clears their threshold, among those the rules neither
+        fired nor cancelled (a pattern matched, then the context rules withdrew it)."""
+        ruled = rules.fired | rules.matched
         return [
             k
             for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True)
-            if k not in fired and kind_probs[k] >= t
+            if k not in ruled and kind_probs[k] >= t
         ]
 
     def trigger(self, text: str, kind: str) -> tuple[int, int]:
