@@ -41,7 +41,7 @@ from litestar.utils.scope.state import ScopeState
 from app import i18n
 from app.observability import METRICS, METRICS_PATH, REQUEST_ID_HEADER, bearer_ok, send_metrics
 from app.services import auth
-from app.web import LOCALE_COOKIE, SESSION_COOKIE
+from app.web import LOCALE_COOKIE, PENDING_ERROR, SESSION_COOKIE, access_guard
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -245,15 +245,32 @@ class RequestMiddleware:
             if path == METRICS_PATH and method == "GET" and bearer_ok(auth_header):
                 await send_metrics(out.send)
                 return
-            user = None
+            user = pending = None
             token = cookies.get(SESSION_COOKIE)
             if token and path != "/healthz" and not path.startswith("/static/"):
-                user = await auth.current_user(settings, token)
+                try:
+                    user = await auth.current_user(settings, token)
+                except Exception as exc:  # the database is down: its 503, from the guard
+                    pending = exc
             state["user"] = user
             locale = i18n.negotiate(cookies.get(LOCALE_COOKIE), user.locale if user else None, None)
             state["locale"] = locale
             reset = i18n.current_locale.set(locale)
-            await self._check_csrf(scope, receive, method, cookies, csrf_header, content_type, out)
+            if pending is None:
+                try:
+                    await self._check_csrf(
+                        scope, receive, method, cookies, csrf_header, content_type, out
+                    )
+                except PermissionDeniedException as exc:
+                    pending = exc
+            if pending is not None:
+                handler = scope.get("route_handler")
+                if handler is None or access_guard not in handler.resolve_guards():
+                    raise pending
+                # Raised by the guard, first thing inside the route, so the answer goes
+                # through the app's exception handlers and this middleware's send: the
+                # error page, the security headers, the request id and the logged status.
+                state[PENDING_ERROR] = pending
             await self.app(scope, receive, out.send)
         finally:
             status = out.status

@@ -41,12 +41,19 @@ def require_user(request: Request) -> CurrentUser:
     return user
 
 
+#: Where the request middleware leaves an error for the guard to raise inside the route.
+PENDING_ERROR = "fengqiao_pending_error"
+
+
 async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The app-wide guard: login unless public, then the handler's capability (deny by default).
 
     Every handler declares ``opt["scope"]``; a handler without one is refused to everybody.
     (Async although it never awaits: Litestar runs a sync guard in a worker thread.)
     """
+    pending = connection.scope.get("state", {}).pop(PENDING_ERROR, None)
+    if pending is not None:  # a CSRF refusal or a failed session lookup (app.middleware)
+        raise pending
     kind = handler.opt.get("scope")
     if kind not in SCOPE_KINDS:
         raise PermissionDeniedException("route has no scope decision")

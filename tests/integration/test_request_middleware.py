@@ -46,3 +46,25 @@ async def test_an_htmx_visit_post_is_checked_and_stored_from_one_parse(as_user, 
     assert row["address"] == "中山路 1 号 + 2% <b>"
     assert list(row["topics"]) == ["request", "dispute"]
     assert "中山路 1 号 + 2% &lt;b&gt;" in response.text
+
+
+async def test_a_csrf_refusal_is_the_apps_403_with_headers_and_is_counted_as_403(as_user):
+    from app.observability import METRICS
+
+    s = await as_user("grid")
+    before = METRICS.counts[("POST", "/visits", 403)]
+    response = await s.request(
+        "POST",
+        "/visits",
+        content="summary=x&address=y",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 403
+    assert response.headers["content-security-policy"] and response.headers["x-request-id"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert METRICS.counts[("POST", "/visits", 403)] == before + 1
+    assert METRICS.counts[("POST", "/visits", 500)] == 0
+    # the JSON API answers it as JSON, with the same headers
+    api = await s.request("POST", "/api/v1/visits", json={"summary": "x"})
+    assert api.status_code == 403 and api.json()["status_code"] == 403
+    assert api.headers["content-security-policy"] and api.headers["x-request-id"]
