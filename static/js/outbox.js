@@ -538,14 +538,19 @@
     var go = function () {
       form.dataset.confirmed = "1";
       // Pages of this user must not be shown to the next one offline.
-      var clear = global.caches ? caches.keys().then(function (keys) {
-        return Promise.all(keys.filter(function (k) { return k.indexOf("fq-pages") === 0; })
-          .map(function (k) { return caches.delete(k); }));
-      }) : Promise.resolve();
-      clear.catch(function () {}).then(function () { form.submit(); });
+      clearPages().then(function () { form.submit(); });
     };
     if (lastCount > 0 && !window.confirm(msg("logout", lastCount))) return;
     go();
+  }
+
+  // The cached pages (network-first copies of lists and records) of whoever used this phone.
+  function clearPages() {
+    if (!global.caches) return Promise.resolve();
+    return caches.keys().then(function (keys) {
+      return Promise.all(keys.filter(function (k) { return k.indexOf("fq-pages") === 0; })
+        .map(function (k) { return caches.delete(k); }));
+    }).catch(function () {});
   }
 
   function onHtmxFailure(ev) {
@@ -780,7 +785,13 @@
       });
     }
     var user = currentUser();
-    if (user) setMeta("user", user).catch(function () {}); // the last user of this phone
+    if (user) {
+      // the last user of this phone; when it was somebody else (their session ended without a
+      // logout, which clears the pages), their cached pages must not be shown to this one
+      getMeta("user").then(function (previous) {
+        if (previous && previous !== user) return clearPages();
+      }).then(function () { return setMeta("user", user); }).catch(function () {});
+    }
     prepareForms(document);
     rememberActions();
     // A page served from the cache carries the client_uuid of the day it was cached: every

@@ -171,6 +171,24 @@ async def test_offline_record_survives_reload_and_is_sent_once_when_online(site,
     assert beat is not None and beat["pending"] == 0
 
 
+async def test_the_next_user_does_not_get_the_pages_of_one_whose_session_expired(
+    site, phone, sql
+):
+    page = await phone.new_page()
+    await controlled_form(site, page)
+    mine = site + "/visits?fq-who=grid-only"
+    await page.goto(mine)
+    cached = f"caches.open('fq-pages').then(c => c.match({json.dumps(mine)})).then(r => !!r)"
+    await until(page, cached)
+    # grid's session ends on the server; nobody logs out on this phone
+    await sql.execute(
+        "DELETE FROM app_session WHERE \"user\" = "
+        "(SELECT id FROM app_user WHERE username = 'grid')")
+    await login_page(site, page, "community", next_path="/")
+    await until(page, "window.FQOutbox")
+    await until(page, f"({cached}).then(hit => !hit)")
+
+
 async def test_server_failures_during_replay_are_retried_without_duplicates(site, phone, sql):
     page = await phone.new_page()
     await controlled_form(site, page)
