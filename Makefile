@@ -26,7 +26,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(addprefix --ignore=,$(WHOLE_DB_TESTS))
 	$(BIN)/python -m pytest $(WHOLE_DB_TESTS)
 
+# wrk drives the load bench (it falls back to an httpx generator without it) and Chromium runs
+# the page-weight and Lighthouse checks: installed from Debian's packages when missing.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || \
+		(export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+		apt-get install -y -qq wrk chromium fonts-noto-cjk >/dev/null) || \
+		echo "could not install wrk/chromium: the bench says what it ran without"
 	$(BIN)/python -m bench
 
 security: $(STAMP)
