@@ -7,6 +7,7 @@ and dropped at the end, so several runs can share one server.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -18,6 +19,10 @@ import asyncpg
 import pytest
 
 from tests.support import ROOT, Servers, WebSession, make_database_url
+
+# pgserver logs its info lines from an atexit hook, after pytest has closed the captured stream
+# its handler writes to ("--- Logging error ---" at the end of every embedded run).
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 os.environ.setdefault("PICCOLO_CONF", "app.piccolo_conf")
 
