@@ -68,3 +68,24 @@ async def test_a_csrf_refusal_is_the_apps_403_with_headers_and_is_counted_as_403
     api = await s.request("POST", "/api/v1/visits", json={"summary": "x"})
     assert api.status_code == 403 and api.json()["status_code"] == 403
     assert api.headers["content-security-policy"] and api.headers["x-request-id"]
+
+
+async def test_a_session_lookup_on_a_down_database_is_the_apps_503_with_headers(
+    as_user, monkeypatch
+):
+    """Fault injection: the session query fails as it does when PostgreSQL is unreachable."""
+    from app.observability import METRICS
+    from app.services import auth
+
+    s = await as_user("grid")
+
+    async def unreachable(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(auth, "current_user", unreachable)
+    before = METRICS.counts[("GET", "/visits", 503)]
+    response = await s.get("/visits")
+    assert response.status_code == 503
+    assert "服务暂时不可用，请一分钟后重试。" in response.text
+    assert response.headers["content-security-policy"] and response.headers["x-request-id"]
+    assert METRICS.counts[("GET", "/visits", 503)] == before + 1
