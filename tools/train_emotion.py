@@ -103,21 +103,9 @@ def frozen_view(commit: str, workdir: Path):
     spec.loader.exec_module(mod)
 
     def view(text: str) -> tuple[Analysis, RuleOutputs, list[str]]:
-        res = mod._resources()
-        signals = mod._find_signals(text, res)
-        scores = mod._score_emotions(text, res)
-        mod._apply_signal_boosts(text, signals, scores, res)
-        emotion, top = mod._decide(scores, res)
-        outputs = RuleOutputs(
-            emotion=emotion,
-            scores=scores.scaled,
-            calm=scores.calm,
-            fired=frozenset(s.kind for s in signals),
-            matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
-        )
-        words = res.tokenizer.lcut(text, HMM=False)
-        kinds = [Signal(s.kind, s.phrase, s.start, s.end) for s in signals]
-        return Analysis(emotion, 0.0, kinds), outputs, words
+        rules, outputs, words = rule_view(text, mod)
+        kinds = [Signal(s.kind, s.phrase, s.start, s.end) for s in rules.signals]
+        return Analysis(rules.emotion, 0.0, kinds), outputs, words
 
     return view
 

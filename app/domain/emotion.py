@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import threading
 import tomllib
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from app.domain import emotion_model
@@ -161,14 +163,21 @@ def analyze(text: str | None) -> Analysis:
     return Analysis(emotion, intensity, signals)
 
 
-def rule_view(text: str) -> tuple[Analysis, RuleOutputs, list[str]]:
+def rule_view(
+    text: str, rules: ModuleType | None = None
+) -> tuple[Analysis, RuleOutputs, list[str]]:
     """The rules alone on non-blank ``text``: their analysis, the outputs the learned model
-    reads (see :mod:`app.domain.emotion_model`) and the text's jieba words."""
-    res = _resources()
-    signals = _find_signals(text, res)
-    scores = _score_emotions(text, res)
-    _apply_signal_boosts(text, signals, scores, res)
-    emotion, top = _decide(scores, res)
+    reads (see :mod:`app.domain.emotion_model`) and the text's jieba words.
+
+    ``rules``: another version of this module to take the rules from (``tools.train_emotion``
+    loads the rules as they stood before a batch); this one by default.
+    """
+    m = rules or sys.modules[__name__]
+    res = m._resources()
+    signals = m._find_signals(text, res)
+    scores = m._score_emotions(text, res)
+    m._apply_signal_boosts(text, signals, scores, res)
+    emotion, top = m._decide(scores, res)
     outputs = RuleOutputs(
         emotion=emotion,
         scores=scores.scaled,
