@@ -1,12 +1,13 @@
 """Train the emotion analyser's learned half (``app/domain/emotion_data/model.npz``).
 
 Run: ``.venv/bin/python -m tools.train_emotion`` writes the weights from every row of
-``bench/data/emotion_labelled.jsonl`` except the batches named with ``--exclude``;
-``--cv`` instead prints the leave-one-batch-out table used to choose :data:`SETTINGS`
-(rules alone vs the hybrid on each left-out batch, the first 410 rows counting as one batch).
+``bench/data/emotion_labelled.jsonl`` and of the training corpus ``bench/data/emotion_corpus/``
+except the batches named with ``--exclude``; ``--cv`` instead prints the leave-one-batch-out
+table used to choose :data:`SETTINGS` (rules alone vs the hybrid on each left-out batch, the
+first 410 rows counting as one batch and each corpus file as one).
 
-The ``--cv`` run never sees :data:`HELD_OUT` (fresh5): its rows are dropped as the file is
-read, before anything else looks at them.
+The ``--cv`` run never sees :data:`HELD_OUT` (fresh5, fresh6): their rows are dropped as the
+file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
 five emotions, one sigmoid per signal kind. It takes a few seconds and is deterministic.
@@ -28,9 +29,9 @@ from scipy import optimize, sparse
 
 from app.domain.emotion import EMOTIONS, SIGNAL_KINDS, Analysis, Signal, rule_view
 from app.domain.emotion_model import MODEL_PATH, RULE, Model, RuleOutputs, featurize
-from bench.emotion_eval import load, macro_f1, signal_scores
+from bench.emotion_eval import load, load_corpus, macro_f1, signal_scores
 
-HELD_OUT = "fresh5"
+HELD_OUT = frozenset({"fresh5", "fresh6"})
 FIRST = "first410"
 # Each batch with the commit of the rules as they were frozen before its first run: those
 # rules never saw it, so a fold that leaves it out and reads these rules is honest end to end.
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cv or args.search:
         # the held-out batch is dropped before anything reads it
-        rows = [r for r in load() if r.get("batch") != HELD_OUT]
+        rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in HELD_OUT]
         exs = examples(rows)
         if args.search:
             search(exs, rows)
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             frozen = frozen_folds(rows, SETTINGS)
             print_table(combine(frozen, SETTINGS.threshold, SETTINGS.rule_bonus))
         return 0
-    rows = [r for r in load() if r.get("batch") not in set(args.exclude)]
+    rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in set(args.exclude)]
     model = train(examples(rows))
     model.save(MODEL_PATH)
     print(f"wrote {MODEL_PATH} ({len(rows)} rows, {len(model.vocabulary)} features)")
