@@ -149,7 +149,8 @@ def analyze(text: str | None) -> Analysis:
         return rules
     emotion_p, kind_p = model.predict(text, words, outputs)
     emotion = model.emotion(emotion_p, rules.emotion)
-    signals = list(rules.signals)
+    kept = model.kept_kinds(kind_p, outputs.fired)
+    signals = [s for s in rules.signals if s.kind in kept]
     for kind in model.added_kinds(kind_p, outputs):
         start, end = model.trigger(text, kind)
         signals.append(Signal(kind, text[start:end], start, end))

@@ -8,7 +8,12 @@ what the rules saw and decided, and gives
   model is unsure of);
 * a probability per signal kind (one logistic regression per kind). A kind the rules did not
   fire is added when its probability clears the kind threshold chosen in cross-validation;
-  the phrase shown for it is the clause whose features push hardest towards that kind.
+  the phrase shown for it is the clause whose features push hardest towards that kind. A kind
+  the rules fired is dropped only when the model all but rules it out (probability below
+  ``veto``, also chosen in cross-validation): the rules' false alarms on new text are mostly
+  innocent uses the model has seen many of. A kind the rules matched and then cancelled
+  (withdrawn, negated, someone else's act) comes back only above the higher ``readd``
+  threshold.
 
 Features: character 1..n-grams of the text and the rules' jieba words (each text's n-gram
 block scaled to unit length), plus the rules' outputs (their emotion, their per-emotion scores,
@@ -101,6 +106,8 @@ class Model:
     max_n: int
     rule_weight: float
     rule_bonus: float
+    veto: float = 0.0
+    readd: float = 2.0  # above any probability: a cancelled kind is never added back
 
     def _index(self, features: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         pairs = [(self.vocabulary[k], v) for k, v in features.items() if k in self.vocabulary]
@@ -132,14 +139,19 @@ class Model:
         )
 
     def added_kinds(self, kind_probs: Mapping[str, float], rules: RuleOutputs) -> list[str]:
-        """The kinds whose probability clears their threshold, among those the rules neither
-        fired nor cancelled (a pattern matched, then the context rules withdrew it)."""
-        ruled = rules.fired | rules.matched
+        """The kinds the rules did not fire whose probability clears their threshold, or, for
+        a kind the rules cancelled (a pattern matched, then the context rules withdrew it),
+        the higher ``readd`` threshold."""
         return [
             k
             for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True)
-            if k not in ruled and kind_probs[k] >= t
+            if k not in rules.fired
+            and kind_probs[k] >= (max(t, self.readd) if k in rules.matched else t)
         ]
+
+    def kept_kinds(self, kind_probs: Mapping[str, float], fired: Iterable[str]) -> set[str]:
+        """The kinds the rules fired that the model does not veto (probability >= ``veto``)."""
+        return {k for k in fired if kind_probs.get(k, 1.0) >= self.veto}
 
     def trigger(self, text: str, kind: str) -> tuple[int, int]:
         """Offsets of the clause of ``text`` whose n-grams and words weigh most for ``kind``."""
@@ -173,6 +185,8 @@ class Model:
             max_n=np.array(self.max_n),
             rule_weight=np.array(self.rule_weight),
             rule_bonus=np.array(self.rule_bonus),
+            veto=np.array(self.veto),
+            readd=np.array(self.readd),
         )
 
 
@@ -201,6 +215,8 @@ def read(path: Path) -> Model:
             max_n=int(z["max_n"]),
             rule_weight=float(z["rule_weight"]),
             rule_bonus=float(z["rule_bonus"]),
+            veto=float(z["veto"]) if "veto" in z.files else 0.0,
+            readd=float(z["readd"]) if "readd" in z.files else 2.0,
         )
 
 
