@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from litestar import Request, Response
@@ -10,6 +11,8 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from app.domain.roles import can
 from app.i18n import gettext
@@ -82,17 +85,40 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Template:
-    """Render ``template`` with the user and the common context."""
+def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Response:
+    """Render ``template`` with the user and the common context.
+
+    An ``.html`` template is rendered here, into a plain ``Response``: the same context, body
+    and headers as Litestar's ``Template`` response gives (``render_html``), without building
+    one. Other templates still go through ``Template``, which guesses their media type.
+    """
     context.setdefault("user", user_of(request))
     context.setdefault("errors", {})
     context.setdefault("values", {})
     context["htmx"] = is_htmx(request)
-    # Named, so that Litestar does not guess it from the file name on every render.
-    media_type = "text/html" if template.endswith(".html") else None
-    return Template(
-        template_name=template, context=context, status_code=status_code, media_type=media_type
-    )
+    if template.endswith(".html"):
+        return render_html(template, request, context, status_code)
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def render_html(
+    template: str, request: Request, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """``template`` rendered as ``Template(...).to_asgi_response`` renders it: the context plus
+    ``request`` and ``csrf_input`` (the request's CSRF token as a hidden field), UTF-8."""
+    csrf_token = ScopeState.from_scope(request.scope).csrf_token
+    if csrf_token is Empty:
+        csrf_token = ""
+    context = {
+        **context,
+        "request": request,
+        "csrf_input": _CSRF_INPUT.format(html.escape(csrf_token)),
+    }
+    body = request.app.template_engine.get_template(template).render(context).encode("utf-8")
+    return Response(body, status_code=status_code, media_type="text/html")
+
+
+_CSRF_INPUT = '<input type="hidden" name="_csrf_token" value="{}" />'
 
 
 def not_found() -> NotFoundException:
