@@ -82,7 +82,12 @@ def client_ip(request: Request) -> str:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """Whether htmx sent the request (its first ``HX-Request`` header is ``true``); read from the
+    raw headers, without building Litestar's ``Headers`` for the request."""
+    for name, value in request.scope["headers"]:
+        if name.lower() == b"hx-request":
+            return value == b"true"
+    return False
 
 
 def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Response:
