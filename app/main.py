@@ -32,7 +32,7 @@ from app.middleware import RequestMiddleware, csrf_config
 from app.routes import ROUTE_HANDLERS
 from app.services import jobs
 from app.settings import ROOT, Settings
-from app.web import access_guard, is_htmx
+from app.web import access_check, is_htmx
 
 log = logging.getLogger("fengqiao")
 
@@ -198,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/schema", route_handlers=[], opt={"scope": "public"}, include_in_schema=False
             ),
         ),
-        guards=[access_guard],
+        before_request=access_check,
         exception_handlers={
             NotAuthorizedException: unauthorized_handler,
             HTTPException: http_exception_handler,
@@ -215,4 +215,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Read by the OpenAPI UI (its request interceptor sends the token); set after the routes are
     # built so that Litestar adds no CSRFMiddleware of its own: RequestMiddleware checks.
     app.csrf_config = csrf_config(settings)
+    check_access_hook(app)
     return app
+
+
+def check_access_hook(app: Litestar) -> None:
+    """Every route runs ``access_check`` before anything of its own; refuse to start otherwise.
+
+    Litestar runs the nearest layer's ``before_request`` only, a cached response is answered
+    before it, and it is for HTTP routes only: each would skip the access decision.
+    """
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", None) or [route.route_handler]:  # type: ignore[attr-defined]
+            hook = getattr(handler, "resolve_before_request", lambda: None)()
+            if getattr(hook, "func", hook) is not access_check or getattr(handler, "cache", True):
+                raise RuntimeError(
+                    f"{route.path}: {handler} would not run app.web.access_check first"
+                )

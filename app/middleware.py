@@ -42,7 +42,7 @@ from litestar.utils.scope.state import ScopeState
 from app import i18n
 from app.observability import METRICS, METRICS_PATH, REQUEST_ID_HEADER, bearer_ok, send_metrics
 from app.services import auth
-from app.web import LOCALE_COOKIE, PENDING_ERROR, SESSION_COOKIE, access_guard
+from app.web import LOCALE_COOKIE, PENDING_ERROR, SESSION_COOKIE
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -277,11 +277,12 @@ class RequestMiddleware:
                     pending = exc
             if pending is not None:
                 handler = scope.get("route_handler")
-                if handler is None or access_guard not in handler.resolve_guards():
+                if handler is None:
                     raise pending
-                # Raised by the guard, first thing inside the route, so the answer goes
-                # through the app's exception handlers and this middleware's send: the
-                # error page, the security headers, the request id and the logged status.
+                # Raised by app.web.access_check (every route's before_request hook, checked
+                # at start-up), first thing inside the route, so the answer goes through the
+                # app's exception handlers and this middleware's send: the error page, the
+                # security headers, the request id and the logged status.
                 state[PENDING_ERROR] = pending
             await self.app(scope, receive, out.send)
         finally:

@@ -49,10 +49,10 @@ PENDING_ERROR = "fengqiao_pending_error"
 
 
 async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The app-wide guard: login unless public, then the handler's capability (deny by default).
+    """The app-wide access decision: login unless public, then the handler's capability (deny by
+    default). Run for every route by ``access_check``; a guard's signature.
 
     Every handler declares ``opt["scope"]``; a handler without one is refused to everybody.
-    (Async although it never awaits: Litestar runs a sync guard in a worker thread.)
     """
     pending = connection.scope.get("state", {}).pop(PENDING_ERROR, None)
     if pending is not None:  # a CSRF refusal or a failed session lookup (app.middleware)
@@ -74,6 +74,18 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     for value in connection.path_params.values():
         if isinstance(value, int) and not 0 < value <= MAX_ID:
             raise NotFoundException(gettext("Not found."))
+
+
+async def access_check(request: Request) -> None:
+    """The app's ``before_request`` hook: ``access_guard`` for the route's handler.
+
+    Litestar hands a guard a copy of its handler on every call (``authorize_connection``); this
+    hook runs at the same point for every route (inside the route, before the handler's
+    parameters are read or its dependencies resolved) without the copy. A nearer layer's own
+    ``before_request`` or a response cache would come before it, so ``app.main`` refuses to
+    start with either (``check_access_hook``).
+    """
+    await access_guard(request, request.scope["route_handler"])
 
 
 def client_ip(request: Request) -> str:
