@@ -151,7 +151,8 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
     assert len(again) == 1 and again != [old]
 
 
-async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, sql):
+async def _grid_with_open_task(as_user, sql):
+    """The grid worker's session and the follow-up task of a visit just logged."""
     s = await as_user("grid")
     first = visit_form(follow_up_due="2026-11-25")
     assert (await s.post_form("/visits", first)).status_code == 303
@@ -161,6 +162,11 @@ async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, s
     task_id = await sql.fetchval(
         "SELECT id FROM follow_up_task WHERE source_type = 'visit' AND source_id = $1", first_id
     )
+    return s, task_id
+
+
+async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, sql):
+    s, task_id = await _grid_with_open_task(as_user, sql)
     second = visit_form(task_id=str(task_id), follow_up_due=None, visited_at="2026-11-21T09:00")
     assert (await s.post_form("/visits", second)).status_code == 303
     second_id = await sql.fetchval(
@@ -181,15 +187,7 @@ async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, s
 async def test_each_shape_of_the_visit_statement_stores_what_it_should(as_user, sql):
     """The statement leaves out the task parts a visit has nothing for: with and without a
     follow-up date, answering a task or not, each visit is stored and tasked as before."""
-    s = await as_user("grid")
-    first = visit_form(follow_up_due="2026-11-25")
-    assert (await s.post_form("/visits", first)).status_code == 303
-    first_id = await sql.fetchval(
-        "SELECT id FROM visit WHERE client_uuid = $1::uuid", first["client_uuid"]
-    )
-    task_id = await sql.fetchval(
-        "SELECT id FROM follow_up_task WHERE source_type = 'visit' AND source_id = $1", first_id
-    )
+    s, task_id = await _grid_with_open_task(as_user, sql)
     both = visit_form(
         task_id=str(task_id), follow_up_due="2026-11-26", visited_at="2026-11-21T09:00"
     )
