@@ -151,9 +151,9 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
     assert len(again) == 1 and again != [old]
 
 
-async def _grid_with_open_task(as_user, sql):
-    """The grid worker's session and the follow-up task of a visit just logged."""
-    s = await as_user("grid")
+async def _grid_with_open_task(as_user, sql, username: str = "grid"):
+    """A grid worker's session and the follow-up task of a visit just logged."""
+    s = await as_user(username)
     first = visit_form(follow_up_due="2026-11-25")
     assert (await s.post_form("/visits", first)).status_code == 303
     first_id = await sql.fetchval(
@@ -186,8 +186,9 @@ async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, s
 
 async def test_each_shape_of_the_visit_statement_stores_what_it_should(as_user, sql):
     """The statement leaves out the task parts a visit has nothing for: with and without a
-    follow-up date, answering a task or not, each visit is stored and tasked as before."""
-    s, task_id = await _grid_with_open_task(as_user, sql)
+    follow-up date, answering a task or not, each visit is stored and tasked as before.
+    (Another grid's worker: these visits stay out of the list the other tests page through.)"""
+    s, task_id = await _grid_with_open_task(as_user, sql, "grid2")
     both = visit_form(
         task_id=str(task_id), follow_up_due="2026-11-26", visited_at="2026-11-21T09:00"
     )
