@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import FileSystemLoader
 from litestar import Litestar, Request, Response, Router
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -22,7 +22,7 @@ from litestar.exceptions import (
 )
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -32,7 +32,7 @@ from app.middleware import RequestMiddleware, csrf_config
 from app.routes import ROUTE_HANDLERS
 from app.services import jobs
 from app.settings import ROOT, Settings
-from app.web import access_guard, is_htmx
+from app.web import access_check, is_htmx
 
 log = logging.getLogger("fengqiao")
 
@@ -125,7 +125,9 @@ def logging_config() -> LoggingConfig:
 
 
 def make_template_engine(auto_reload: bool = True) -> JinjaTemplateEngine:
-    env = Environment(
+    from app import templating
+
+    env = templating.AppEnvironment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         # Every template is escaped (``select_autoescape(["html", "xml", "j2"], default=True)``
         # said the same per template name). A constant lets Jinja compile the escaping in,
@@ -140,8 +142,6 @@ def make_template_engine(auto_reload: bool = True) -> JinjaTemplateEngine:
         auto_reload=auto_reload,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
-    from app import templating
-
     templating.install(env)
     return JinjaTemplateEngine.from_environment(env)
 
@@ -184,7 +184,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # one pass (see app.middleware: why not Litestar's csrf_config and compression_config).
         middleware=[RequestMiddleware],
         template_config=TemplateConfig(engine=make_template_engine(auto_reload=settings.debug)),
-        plugins=[HTMXPlugin()],
+        # The request class stays Litestar's: HTMXRequest and its HTMXDetails refer to each other,
+        # so every request (with its scope and state) waited for the cyclic collector to be
+        # freed. Nothing here reads ``request.htmx`` (``app.web.is_htmx`` reads the header).
+        plugins=[HTMXPlugin(HTMXConfig(set_request_class_globally=False))],
         openapi_config=OpenAPIConfig(
             title="Fengqiao API",
             version="1",
@@ -195,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/schema", route_handlers=[], opt={"scope": "public"}, include_in_schema=False
             ),
         ),
-        guards=[access_guard],
+        before_request=access_check,
         exception_handlers={
             NotAuthorizedException: unauthorized_handler,
             HTTPException: http_exception_handler,
@@ -212,4 +215,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Read by the OpenAPI UI (its request interceptor sends the token); set after the routes are
     # built so that Litestar adds no CSRFMiddleware of its own: RequestMiddleware checks.
     app.csrf_config = csrf_config(settings)
+    check_access_hook(app)
     return app
+
+
+def check_access_hook(app: Litestar) -> None:
+    """Every route runs ``access_check`` before anything of its own; refuse to start otherwise.
+
+    Litestar runs the nearest layer's ``before_request`` only, a cached response is answered
+    before it, and it is for HTTP routes only: each would skip the access decision.
+    """
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", None) or [route.route_handler]:  # type: ignore[attr-defined]
+            hook = getattr(handler, "resolve_before_request", lambda: None)()
+            if getattr(hook, "func", hook) is not access_check or getattr(handler, "cache", True):
+                raise RuntimeError(
+                    f"{route.path}: {handler} would not run app.web.access_check first"
+                )

@@ -20,6 +20,7 @@ or streamed. A small htmx partial is sent as it is, without building a compresso
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
 import logging
@@ -41,7 +42,7 @@ from litestar.utils.scope.state import ScopeState
 from app import i18n
 from app.observability import METRICS, METRICS_PATH, REQUEST_ID_HEADER, bearer_ok, send_metrics
 from app.services import auth
-from app.web import LOCALE_COOKIE, PENDING_ERROR, SESSION_COOKIE, access_guard
+from app.web import LOCALE_COOKIE, PENDING_ERROR, SESSION_COOKIE
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -182,9 +183,20 @@ def _csrf_secret(token: str | None, secret: str) -> str | None:
 
 
 def csrf_tokens_match(given: str, cookie: str, secret: str) -> bool:
-    """Whether the token sent with a request and the one in its cookie are the same valid one."""
-    a, b = _csrf_secret(given, secret), _csrf_secret(cookie, secret)
-    return a is not None and b is not None and secrets.compare_digest(a, b)
+    """Whether the token sent with a request and the one in its cookie are the same valid one.
+
+    A form sends back the very token of its cookie: then one HMAC check does for both (the two
+    are compared in constant time, as the secrets are).
+    """
+    a = _csrf_secret(given, secret)
+    if a is None:
+        return False
+    if hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), cookie.encode("utf-8", "surrogatepass")
+    ):
+        return True
+    b = _csrf_secret(cookie, secret)
+    return b is not None and secrets.compare_digest(a, b)
 
 
 class RequestMiddleware:
@@ -265,11 +277,12 @@ class RequestMiddleware:
                     pending = exc
             if pending is not None:
                 handler = scope.get("route_handler")
-                if handler is None or access_guard not in handler.resolve_guards():
+                if handler is None:
                     raise pending
-                # Raised by the guard, first thing inside the route, so the answer goes
-                # through the app's exception handlers and this middleware's send: the
-                # error page, the security headers, the request id and the logged status.
+                # Raised by app.web.access_check (every route's before_request hook, checked
+                # at start-up), first thing inside the route, so the answer goes through the
+                # app's exception handlers and this middleware's send: the error page, the
+                # security headers, the request id and the logged status.
                 state[PENDING_ERROR] = pending
             await self.app(scope, receive, out.send)
         finally:

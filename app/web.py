@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from litestar import Request, Response
@@ -10,6 +11,8 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from app.domain.roles import can
 from app.i18n import gettext
@@ -46,10 +49,10 @@ PENDING_ERROR = "fengqiao_pending_error"
 
 
 async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """The app-wide guard: login unless public, then the handler's capability (deny by default).
+    """The app-wide access decision: login unless public, then the handler's capability (deny by
+    default). Run for every route by ``access_check``; a guard's signature.
 
     Every handler declares ``opt["scope"]``; a handler without one is refused to everybody.
-    (Async although it never awaits: Litestar runs a sync guard in a worker thread.)
     """
     pending = connection.scope.get("state", {}).pop(PENDING_ERROR, None)
     if pending is not None:  # a CSRF refusal or a failed session lookup (app.middleware)
@@ -73,26 +76,66 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
             raise NotFoundException(gettext("Not found."))
 
 
+async def access_check(request: Request) -> None:
+    """The app's ``before_request`` hook: ``access_guard`` for the route's handler.
+
+    Litestar hands a guard a copy of its handler on every call (``authorize_connection``); this
+    hook runs at the same point for every route (inside the route, before the handler's
+    parameters are read or its dependencies resolved) without the copy. A nearer layer's own
+    ``before_request`` or a response cache would come before it, so ``app.main`` refuses to
+    start with either (``check_access_hook``).
+    """
+    await access_guard(request, request.scope["route_handler"])
+
+
 def client_ip(request: Request) -> str:
     """The peer address (the reverse proxy must be trusted to set it; see README)."""
     return request.client.host if request.client else ""
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """Whether htmx sent the request (its first ``HX-Request`` header is ``true``); read from the
+    raw headers, without building Litestar's ``Headers`` for the request."""
+    for name, value in request.scope["headers"]:
+        if name.lower() == b"hx-request":
+            return value == b"true"
+    return False
 
 
-def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Template:
-    """Render ``template`` with the user and the common context."""
+def page(template: str, request: Request, status_code: int = 200, **context: Any) -> Response:
+    """Render ``template`` with the user and the common context.
+
+    An ``.html`` template is rendered here, into a plain ``Response``: the same context, body
+    and headers as Litestar's ``Template`` response gives (``render_html``), without building
+    one. Other templates still go through ``Template``, which guesses their media type.
+    """
     context.setdefault("user", user_of(request))
     context.setdefault("errors", {})
     context.setdefault("values", {})
     context["htmx"] = is_htmx(request)
-    # Named, so that Litestar does not guess it from the file name on every render.
-    media_type = "text/html" if template.endswith(".html") else None
-    return Template(
-        template_name=template, context=context, status_code=status_code, media_type=media_type
-    )
+    if template.endswith(".html"):
+        return render_html(template, request, context, status_code)
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def render_html(
+    template: str, request: Request, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """``template`` rendered as ``Template(...).to_asgi_response`` renders it: the context plus
+    ``request`` and ``csrf_input`` (the request's CSRF token as a hidden field), UTF-8."""
+    csrf_token = ScopeState.from_scope(request.scope).csrf_token
+    if csrf_token is Empty:
+        csrf_token = ""
+    context = {
+        **context,
+        "request": request,
+        "csrf_input": _CSRF_INPUT.format(html.escape(csrf_token)),
+    }
+    body = request.app.template_engine.get_template(template).render(context).encode("utf-8")
+    return Response(body, status_code=status_code, media_type="text/html")
+
+
+_CSRF_INPUT = '<input type="hidden" name="_csrf_token" value="{}" />'
 
 
 def not_found() -> NotFoundException:

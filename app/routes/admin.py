@@ -6,7 +6,6 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app.domain import roles
 from app.domain.forms import Form
@@ -29,7 +28,7 @@ def _xlsx(content: bytes, filename: str) -> Response:
 
 
 @get("/admin", opt=ADMIN, include_in_schema=False)
-async def admin_home(request: Request) -> Template:
+async def admin_home(request: Request) -> Response:
     units = await org.subtree(require_user(request).scope)
     return page(
         "admin/index.html",
@@ -53,7 +52,7 @@ def _move_targets(units: list[dict], unit: dict) -> list[dict]:
     ]
 
 
-async def _units_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _units_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     units = await org.subtree(user.scope)
     # Each unit's move form is loaded when its row is opened (one select of every possible
@@ -72,12 +71,12 @@ async def _units_page(request: Request, status: int = 200, **context: Any) -> Te
 
 
 @get("/admin/units", opt=ADMIN, include_in_schema=False)
-async def units_page(request: Request) -> Template:
+async def units_page(request: Request) -> Response:
     return await _units_page(request)
 
 
 @get("/admin/units/{unit_id:int}/move", opt=ADMIN, include_in_schema=False)
-async def unit_move_form(request: Request, unit_id: int) -> Template:
+async def unit_move_form(request: Request, unit_id: int) -> Response:
     """The move form of one unit: a fragment for htmx, a page of its own without script."""
     units = await org.subtree(require_user(request).scope)
     unit = next((u for u in units if u["id"] == unit_id and u["depth"] > 0), None)
@@ -152,14 +151,14 @@ async def unit_move(request: Request, unit_id: int, data: Annotated[dict, FORM])
 # -- departments ---------------------------------------------------------------------------
 
 
-async def _departments_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _departments_page(request: Request, status: int = 200, **context: Any) -> Response:
     return page(
         "admin/departments.html", request, status, departments=await org.departments(), **context
     )
 
 
 @get("/admin/departments", opt=ADMIN, include_in_schema=False)
-async def departments_page(request: Request) -> Template:
+async def departments_page(request: Request) -> Response:
     return await _departments_page(request)
 
 
@@ -201,11 +200,11 @@ async def department_change(
 
 
 @get("/admin/users", opt=ADMIN, include_in_schema=False)
-async def users_page(request: Request, q: str = "") -> Template:
+async def users_page(request: Request, q: str = "") -> Response:
     return page("admin/users.html", request, users=await org.users(q), q=q)
 
 
-async def _user_form(request: Request, status: int = 200, **context: Any) -> Template:
+async def _user_form(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     return page(
         "admin/user_form.html",
@@ -219,7 +218,7 @@ async def _user_form(request: Request, status: int = 200, **context: Any) -> Tem
 
 
 @get("/admin/users/new", opt=ADMIN, include_in_schema=False)
-async def user_new(request: Request) -> Template:
+async def user_new(request: Request) -> Response:
     return await _user_form(request, account=None)
 
 
@@ -251,7 +250,7 @@ async def user_create(request: Request, data: Annotated[dict, FORM]) -> Response
 
 
 @get("/admin/users/{user_id:int}", opt=ADMIN, include_in_schema=False)
-async def user_edit(request: Request, user_id: int) -> Template:
+async def user_edit(request: Request, user_id: int) -> Response:
     account = await org.user(user_id)
     if account is None:
         raise not_found()
@@ -353,7 +352,7 @@ async def import_sheet(
 
 
 @get("/admin/audit", opt=ADMIN, include_in_schema=False)
-async def audit_log(request: Request, action: str = "") -> Template:
+async def audit_log(request: Request, action: str = "") -> Response:
     return page("admin/audit.html", request, events=await audit.recent(200, action), action=action)
 
 

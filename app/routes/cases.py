@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app.domain import case_flow as flow
 from app.domain import roles
@@ -168,7 +167,7 @@ def _common() -> dict:
 
 
 @get("/cases", opt=READ, include_in_schema=False)
-async def case_list(request: Request) -> Template:
+async def case_list(request: Request) -> Response:
     user = require_user(request)
     f = _filters(request)
     if (
@@ -192,7 +191,7 @@ async def case_list(request: Request) -> Template:
     )
 
 
-async def _new_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _new_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     units = await org.subtree(
         user.scope, tiers=("district", "street", "community", "grid", "compound")
@@ -210,7 +209,7 @@ async def _new_page(request: Request, status: int = 200, **context: Any) -> Temp
 
 
 @get("/cases/new", opt=REGISTER, include_in_schema=False)
-async def case_new(request: Request) -> Template:
+async def case_new(request: Request) -> Response:
     user = require_user(request)
     return await _new_page(
         request, values={"channel": "visit", "group_size": 1, "unit_id": user.unit_id}
@@ -223,7 +222,7 @@ async def case_create(request: Request, data: Annotated[dict, FORM]) -> Response
 
 
 @get("/cases/report", opt=REPORT, include_in_schema=False)
-async def case_report_form(request: Request) -> Template:
+async def case_report_form(request: Request) -> Response:
     user = require_user(request)
     visit_id = Form(request.query_params).integer("visit_id")
     visit = await svc.visit_for_report(user, visit_id) if visit_id else None
@@ -295,7 +294,7 @@ def request_tags(data: Any) -> list[str]:
 
 async def _detail_page(
     request: Request, case_id: int, status: int = 200, **context: Any
-) -> Template:
+) -> Response:
     user = require_user(request)
     info = await svc.detail(user, case_id)
     if info is None:
@@ -325,7 +324,7 @@ async def _detail_page(
 
 
 @get("/cases/{case_id:int}", opt=READ, include_in_schema=False)
-async def case_detail(request: Request, case_id: int) -> Template:
+async def case_detail(request: Request, case_id: int) -> Response:
     return await _detail_page(request, case_id)
 
 
@@ -358,7 +357,7 @@ async def case_action(request: Request, case_id: int, data: Annotated[dict, FORM
 
 
 @get("/cases/{case_id:int}/petitioner", opt=READ, include_in_schema=False)
-async def case_petitioner(request: Request, case_id: int) -> Template:
+async def case_petitioner(request: Request, case_id: int) -> Response:
     user = require_user(request)
     case = await svc.get_case(user, case_id)
     if case is None:
@@ -368,7 +367,7 @@ async def case_petitioner(request: Request, case_id: int) -> Template:
 
 
 @get("/cases/{case_id:int}/opinion", opt=READ, include_in_schema=False)
-async def case_opinion(request: Request, case_id: int) -> Template:
+async def case_opinion(request: Request, case_id: int) -> Response:
     user = require_user(request)
     info = await svc.detail(user, case_id)
     if info is None or info["opinion"] is None:
@@ -379,7 +378,7 @@ async def case_opinion(request: Request, case_id: int) -> Template:
 
 
 @get(["/notifications", "/cases/notifications"], opt={"scope": "any"}, include_in_schema=False)
-async def notifications(request: Request) -> Template:
+async def notifications(request: Request) -> Response:
     user = require_user(request)
     from app.domain import warnings as warning_rules
 
@@ -398,7 +397,7 @@ async def notifications(request: Request) -> Template:
     opt={"scope": "any"},
     include_in_schema=False,
 )
-async def notification_count(request: Request) -> Template:
+async def notification_count(request: Request) -> Response:
     user = require_user(request)
     return page("cases/_bell_count.html", request, count=await case_notifications.bell_count(user))
 
@@ -414,7 +413,7 @@ async def notifications_read(request: Request) -> Response:
 
 
 @get("/cases/stats", opt={"scope": "unit", "cap": "cases.stats"}, include_in_schema=False)
-async def stats(request: Request) -> Template:
+async def stats(request: Request) -> Response:
     user = require_user(request)
     return page(
         "cases/stats.html",
@@ -424,12 +423,12 @@ async def stats(request: Request) -> Template:
     )
 
 
-async def _calendar_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _calendar_page(request: Request, status: int = 200, **context: Any) -> Response:
     return page("cases/calendar.html", request, status, rows=await svc.overrides(), **context)
 
 
 @get("/cases/calendar", opt={"scope": "admin", "cap": "cases.calendar"}, include_in_schema=False)
-async def calendar_page(request: Request) -> Template:
+async def calendar_page(request: Request) -> Response:
     return await _calendar_page(request)
 
 

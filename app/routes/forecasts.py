@@ -7,8 +7,7 @@ A street outside the user's scope answers 404 on both.
 
 from __future__ import annotations
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, Response, get
 
 from app.domain import forecast as fc
 from app.i18n import gettext
@@ -31,7 +30,7 @@ async def _street(request: Request, street_id: int) -> dict:
 
 
 @get("/forecasts", opt=OPT, include_in_schema=False)
-async def forecasts_index(request: Request) -> Template:
+async def forecasts_index(request: Request) -> Response:
     user = require_user(request)
     streets = await svc.streets(user.scope)
     if len(streets) == 1:
@@ -44,11 +43,11 @@ async def forecasts_index(request: Request) -> Template:
 
 
 @get("/forecasts/{street_id:int}", opt=OPT, include_in_schema=False)
-async def forecast_street(request: Request, street_id: int) -> Template:
+async def forecast_street(request: Request, street_id: int) -> Response:
     return await _street_page(request, await _street(request, street_id))
 
 
-async def _street_page(request: Request, street: dict) -> Template:
+async def _street_page(request: Request, street: dict) -> Response:
     user = require_user(request)
     view = await svc.street_view(street["id"])
     return page(

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app.domain import key_persons as rules
 from app.domain.forms import Form
@@ -59,7 +58,7 @@ async def _filters(request: Request) -> dict[str, Any]:
 
 
 @get("/key-persons", opt=READ, include_in_schema=False)
-async def person_list(request: Request) -> Template:
+async def person_list(request: Request) -> Response:
     user = require_user(request)
     f = await _filters(request)
     rows = await svc.search(user.scope, **f)
@@ -80,7 +79,7 @@ async def person_export(request: Request) -> Response:
     )
 
 
-async def _form_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _form_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     units = await org.subtree(user.scope, tiers=svc.UNIT_TIERS)
     leaders = await svc.leader_options(user.scope)
@@ -100,7 +99,7 @@ async def _form_page(request: Request, status: int = 200, **context: Any) -> Tem
 
 
 @get("/key-persons/new", opt=WRITE, include_in_schema=False)
-async def person_new(request: Request) -> Template:
+async def person_new(request: Request) -> Response:
     user = require_user(request)
     values = {"unit_id": user.unit_id, "risk_level": "medium"}
     if user.role == "grid_worker":
@@ -135,12 +134,12 @@ async def _detail(request: Request, person_id: int, status: int = 200, **context
 
 
 @get("/key-persons/{person_id:int}", opt=READ, include_in_schema=False)
-async def person_detail(request: Request, person_id: int) -> Template:
+async def person_detail(request: Request, person_id: int) -> Response:
     return await _detail(request, person_id)
 
 
 @get("/key-persons/{person_id:int}/edit", opt=WRITE, include_in_schema=False)
-async def person_edit(request: Request, person_id: int) -> Template:
+async def person_edit(request: Request, person_id: int) -> Response:
     user = require_user(request)
     person = await svc.get(user.scope, person_id)
     if person is None:

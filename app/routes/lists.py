@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app import db
 from app.domain.forms import LOCAL_TZ, N_, Form
@@ -128,11 +127,11 @@ async def three_lists(user, start: date, end: date) -> dict:
 
 
 @get("/lists", opt={"scope": "unit", "cap": "cases.read"}, include_in_schema=False)
-async def lists_page(request: Request) -> Template:
+async def lists_page(request: Request) -> Response:
     return await _lists_page(request)
 
 
-async def _lists_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _lists_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     form = Form(request.query_params)
     today = date.today()
@@ -183,7 +182,7 @@ async def publicity_events(user: Any, limit: int = 200) -> list[dict]:
     )
 
 
-async def _publicity_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _publicity_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     rows = await publicity_events(user)
     units = await org.subtree(
@@ -201,7 +200,7 @@ async def _publicity_page(request: Request, status: int = 200, **context: Any) -
 
 
 @get("/lists/publicity", opt=PUBLICITY, include_in_schema=False)
-async def publicity_list(request: Request) -> Template:
+async def publicity_list(request: Request) -> Response:
     return await _publicity_page(request)
 
 

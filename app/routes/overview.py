@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, Response, get
 
 from app.domain import forecast as fc
 from app.domain.metrics import percent
@@ -27,7 +26,7 @@ def _warning_kinds() -> dict[str, str]:
 
 
 @get("/overview", opt=OPT, include_in_schema=False)
-async def overview_page(request: Request) -> Template:
+async def overview_page(request: Request) -> Response:
     user = require_user(request)
     if user.unit_id is None:
         raise not_found()
@@ -52,7 +51,7 @@ async def overview_page(request: Request) -> Template:
 
 
 @get("/overview/emotions", opt=OPT, include_in_schema=False)
-async def overview_emotions(request: Request) -> Template:
+async def overview_emotions(request: Request) -> Response:
     """The records behind the emotion mix (drilldown), last 30 days, in scope."""
     user = require_user(request)
     emotion = request.query_params.get("emotion") or None

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app.domain.forms import Form
 from app.services import org
@@ -29,7 +28,7 @@ def _labels() -> dict[str, Any]:
 
 
 @get("/risks", opt=READ, include_in_schema=False)
-async def risk_list(request: Request) -> Template:
+async def risk_list(request: Request) -> Response:
     user = require_user(request)
     form = Form(request.query_params)
     f = {
@@ -42,14 +41,14 @@ async def risk_list(request: Request) -> Template:
     return page("platform/risks.html", request, rows=rows, f=f, **_labels())
 
 
-async def _form_page(request: Request, status: int = 200, **context: Any) -> Template:
+async def _form_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     units = await org.subtree(user.scope, tiers=svc.UNIT_TIERS)
     return page("platform/risk_form.html", request, status, units=units, **_labels(), **context)
 
 
 @get("/risks/new", opt=WRITE, include_in_schema=False)
-async def risk_new(request: Request) -> Template:
+async def risk_new(request: Request) -> Response:
     user = require_user(request)
     visit_id = Form(request.query_params).integer("visit_id", min_value=1)
     values: dict[str, Any] = {"unit_id": user.unit_id, "level": "medium"}
@@ -68,7 +67,7 @@ async def risk_create(request: Request, data: Annotated[dict, FORM]) -> Response
     return await _form_page(request, 422, values=form.values, errors=form.errors)
 
 
-async def _detail(request: Request, risk_id: int, status: int = 200, **context: Any) -> Template:
+async def _detail(request: Request, risk_id: int, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     risk = await svc.get(user.scope, risk_id)
     if risk is None:
@@ -85,7 +84,7 @@ async def _detail(request: Request, risk_id: int, status: int = 200, **context: 
 
 
 @get("/risks/{risk_id:int}", opt=READ, include_in_schema=False)
-async def risk_detail(request: Request, risk_id: int) -> Template:
+async def risk_detail(request: Request, risk_id: int) -> Response:
     return await _detail(request, risk_id)
 
 

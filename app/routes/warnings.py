@@ -8,7 +8,6 @@ from litestar import Request, Response, post
 from litestar import get as get_route
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from app.domain import warnings as rules
 from app.domain.forms import Form
@@ -41,7 +40,7 @@ def _filters(query: Any) -> dict[str, str]:
     }
 
 
-async def _list(request: Request, status: int = 200, **context: Any) -> Template:
+async def _list(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     f = _filters(request.query_params)
     rows = await svc.search(user.scope, **f)
@@ -49,7 +48,7 @@ async def _list(request: Request, status: int = 200, **context: Any) -> Template
 
 
 @get_route("/warnings", opt=READ, include_in_schema=False)
-async def warning_list(request: Request) -> Template:
+async def warning_list(request: Request) -> Response:
     return await _list(request)
 
 

@@ -401,21 +401,26 @@ async def mark_task_done(user: CurrentUser, task_id: int) -> bool:
 #: ``client_uuid`` is stored, and only if it was inserted: create its follow-up tasks, close the
 #: task it answers, and mark its roll-up bucket dirty (``marks.mark_dirty``'s upsert) - so the
 #: mark commits with the visit. A conflict returns no row: the caller reads the stored one.
-VISIT_INSERT = """WITH ins AS (
+#: ``visit_insert`` leaves out the parts a visit has nothing for (no follow-up date, no task
+#: answered): they would insert and update no row, but PostgreSQL still sets up each one.
+_VISIT_INS = """WITH ins AS (
     INSERT INTO visit (client_uuid, author, unit, unit_path, kind, visited_at, household,
         address, persons_met, topics, summary, mood, resolved_on_site, reported_up,
         follow_up_due, review_state, review_comment, created_at, updated_at)
     VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', '', {}, {})
     ON CONFLICT (client_uuid) DO NOTHING RETURNING *
-), tasks AS (
+)"""
+_VISIT_TASKS = """, tasks AS (
     INSERT INTO follow_up_task (unit_path, assignee, source_type, source_id, kind, due,
         created_at)
     SELECT ins.unit_path, ins.author, 'visit', ins.id, t.kind, t.due, now()
     FROM ins, unnest({}::varchar[], {}::date[]) AS t(kind, due)
-), closed AS (
+)"""
+_VISIT_CLOSE = """, closed AS (
     UPDATE follow_up_task t SET done_at = now(), done_by_type = 'visit', done_by_id = ins.id
     FROM ins WHERE t.done_at IS NULL AND t.id = {}::int AND t.unit_path LIKE {}
-), held AS (
+)"""
+_VISIT_MARK = """, held AS (
     SELECT d.id FROM rollup_dirty d JOIN ins ON d.unit_path = ins.unit_path
     WHERE d.day = {}::date FOR KEY SHARE OF d SKIP LOCKED
 ), mark AS (
@@ -427,14 +432,30 @@ VISIT_INSERT = """WITH ins AS (
 SELECT * FROM ins"""
 
 
+def visit_insert(tasks: bool, close: bool) -> str:
+    """The visit's statement with only the parts needed: the follow-up tasks' insert (``tasks``) and
+    closing the answered task (``close``); its arguments in the same order, less those parts'."""
+    return _VISIT_INSERTS[tasks, close]
+
+
+_VISIT_INSERTS = {
+    (tasks, close): _VISIT_INS
+    + (_VISIT_TASKS if tasks else "")
+    + (_VISIT_CLOSE if close else "")
+    + _VISIT_MARK
+    for tasks in (False, True)
+    for close in (False, True)
+}
+
+
 async def _store_visit(user: CurrentUser, form: Form, found: dict) -> tuple[dict | None, int, bool]:
     """Store a checked visit exactly once: (the new row as ``record`` reads it or None, id,
     whether this call created it)."""
     v = form.values
     grid, household = found["grid"], found["household"]
     specs = rules.visit_tasks(v["follow_up_due"])
-    row = await db.fetchrow(
-        VISIT_INSERT,
+    task_id = v.get("task_id") or None
+    args = [
         v["client_uuid"],
         user.id,
         grid["id"],
@@ -452,13 +473,13 @@ async def _store_visit(user: CurrentUser, form: Form, found: dict) -> tuple[dict
         v["follow_up_due"],
         now(),
         now(),
-        [s.kind for s in specs],
-        [s.due for s in specs],
-        v.get("task_id") or None,
-        _in_scope(user.scope),
-        local_day(v["visited_at"]),
-        local_day(v["visited_at"]),
-    )
+    ]
+    if specs:
+        args += [[s.kind for s in specs], [s.due for s in specs]]
+    if task_id is not None:
+        args += [task_id, _in_scope(user.scope)]
+    day = local_day(v["visited_at"])
+    row = await db.fetchrow(visit_insert(bool(specs), task_id is not None), *args, day, day)
     if row is None:
         existing = await db.fetchrow(
             "SELECT id, author FROM visit WHERE client_uuid = {}", v["client_uuid"]

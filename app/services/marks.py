@@ -16,6 +16,7 @@ import time
 from datetime import date
 
 from app import db
+from app.services import jobs
 
 WAKE_JOB = "rollup_wake"
 
@@ -60,19 +61,18 @@ async def wake(defer: float | None = None) -> bool:
     not remembered, so the next write retries; the durable mark and the sweep stay the net.
     """
     global _woken
-    from app.services import jobs
-
     defer = defer if defer is not None else _defer_seconds()
     window = int(time.time() // max(defer, 0.2))
-    key = (job_id(window), defer, jobs._pool)
-    if _woken is not None and _woken[:2] == key[:2] and _woken[2] is jobs._pool:
+    # What the job id is made of (it is only formatted when enqueuing).
+    key = (window, jobs._queue_name, defer)
+    if _woken is not None and _woken[0] == key and _woken[1] is jobs._pool:
         return True
     try:
-        ok = await jobs.enqueue(WAKE_JOB, _job_id=key[0], _defer_by=defer)
+        ok = await jobs.enqueue(WAKE_JOB, _job_id=job_id(window, key[1]), _defer_by=defer)
     except Exception:  # pragma: no cover - enqueue already swallows Redis errors
         return False
     if ok:
-        _woken = (key[0], defer, jobs._pool)  # the connection it went out on
+        _woken = (key, jobs._pool)  # the connection it went out on
     return ok
 
 
@@ -84,13 +84,11 @@ def job_id(window: int, queue: str | None = None) -> str:
     another deployment or test session on the same Redis enqueuing its wake-up in the same
     window swallowed ours: no job came, and the marks waited for the one-minute sweep.
     """
-    from app.services import jobs
-
     return f"rollup-wake:{queue or jobs._queue_name}:{window}"
 
 
-#: (job id, defer, queue connection) of this process's last enqueued wake-up (see ``wake``);
-#: a new connection (queue reopened, or dropped after an error) enqueues again.
+#: ((window, queue, defer), queue connection) of this process's last enqueued wake-up (see
+#: ``wake``); a new connection (queue reopened, or dropped after an error) enqueues again.
 _woken: tuple | None = None
 
 

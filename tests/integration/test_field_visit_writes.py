@@ -151,8 +151,9 @@ async def test_a_visit_written_during_a_recompute_of_its_bucket_marks_it_again(
     assert len(again) == 1 and again != [old]
 
 
-async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, sql):
-    s = await as_user("grid")
+async def _grid_with_open_task(as_user, sql, username: str = "grid"):
+    """A grid worker's session and the follow-up task of a visit just logged."""
+    s = await as_user(username)
     first = visit_form(follow_up_due="2026-11-25")
     assert (await s.post_form("/visits", first)).status_code == 303
     first_id = await sql.fetchval(
@@ -161,6 +162,11 @@ async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, s
     task_id = await sql.fetchval(
         "SELECT id FROM follow_up_task WHERE source_type = 'visit' AND source_id = $1", first_id
     )
+    return s, task_id
+
+
+async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, sql):
+    s, task_id = await _grid_with_open_task(as_user, sql)
     second = visit_form(task_id=str(task_id), follow_up_due=None, visited_at="2026-11-21T09:00")
     assert (await s.post_form("/visits", second)).status_code == 303
     second_id = await sql.fetchval(
@@ -176,6 +182,35 @@ async def test_a_visit_answering_a_task_closes_it_and_creates_its_own(as_user, s
         )
         == 0
     )
+
+
+async def test_each_shape_of_the_visit_statement_stores_what_it_should(as_user, sql):
+    """The statement leaves out the task parts a visit has nothing for: with and without a
+    follow-up date, answering a task or not, each visit is stored and tasked as before.
+    (Another grid's worker: these visits stay out of the list the other tests page through.)"""
+    s, task_id = await _grid_with_open_task(as_user, sql, "grid2")
+    both = visit_form(
+        task_id=str(task_id), follow_up_due="2026-11-26", visited_at="2026-11-21T09:00"
+    )
+    plain = visit_form(follow_up_due=None, visited_at="2026-11-21T10:00")
+    for data in (both, plain):
+        assert (await s.post_form("/visits", data)).status_code == 303
+    rows = {
+        r["client_uuid"]: r
+        for r in await sql.fetch(
+            "SELECT v.client_uuid::text, v.id, v.unit_path,"
+            " (SELECT count(*) FROM follow_up_task t WHERE t.source_type = 'visit'"
+            "  AND t.source_id = v.id AND t.due = '2026-11-26') AS own_tasks,"
+            " (SELECT count(*) FROM follow_up_task t WHERE t.source_type = 'visit'"
+            "  AND t.source_id = v.id) AS tasks"
+            " FROM visit v WHERE v.client_uuid = ANY($1::uuid[])",
+            [both["client_uuid"], plain["client_uuid"]],
+        )
+    }
+    assert rows[both["client_uuid"]]["own_tasks"] == 1
+    assert rows[plain["client_uuid"]]["tasks"] == 0
+    task = await sql.fetchrow("SELECT * FROM follow_up_task WHERE id = $1", task_id)
+    assert (task["done_by_type"], task["done_by_id"]) == ("visit", rows[both["client_uuid"]]["id"])
 
 
 async def test_a_task_out_of_scope_is_not_closed_by_a_visit(as_user, sql):

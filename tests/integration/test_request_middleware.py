@@ -89,3 +89,78 @@ async def test_a_session_lookup_on_a_down_database_is_the_apps_503_with_headers(
     assert "服务暂时不可用，请一分钟后重试。" in response.text
     assert response.headers["content-security-policy"] and response.headers["x-request-id"]
     assert METRICS.counts[("GET", "/visits", 503)] == before + 1
+
+
+async def test_a_page_is_rendered_as_litestars_template_response_renders_it(client):
+    """``app.web.page`` renders ``.html`` itself: same body and headers as ``Template``."""
+    from litestar import Request
+    from litestar.response import Template
+    from litestar.utils.scope.state import ScopeState
+
+    from app.domain import field as rules
+    from app.web import page
+
+    user = None
+    for csrf in ("tok<en>&", None):
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [(b"hx-request", b"true")],
+            "query_string": b"",
+            "litestar_app": client.app,
+            "app": client.app,
+            "state": {"user": user},
+        }
+        if csrf is not None:
+            ScopeState.from_scope(scope).csrf_token = csrf
+        request = Request(scope)
+        context = {
+            "table": "visit",
+            "r": {"id": 3, "review_state": "returned", "review_comment": "<again>"},
+            "can_review": True,
+            "rules": rules,
+            "label": lambda choices, value: choices.get(value, value),
+            "values": {"review_comment": "x"},
+            "errors": {"action": "Pick one."},
+        }
+        ours = page("field/_review.html", request, 422, **context)
+        theirs = Template(
+            template_name="field/_review.html",
+            context={**context, "user": user, "htmx": True},
+            status_code=422,
+            media_type="text/html",
+        )
+        a = ours.to_asgi_response(None, request)
+        b = theirs.to_asgi_response(None, request)
+        assert a.body == b.body and a.status_code == b.status_code == 422
+        assert b"_csrf_token" in a.body and b"&lt;again&gt;" in a.body
+        assert a.encode_headers() == b.encode_headers()
+
+
+async def test_a_handled_request_leaves_no_reference_cycle(as_user):
+    """Each request's objects (its Request, scope, state, user) are freed as soon as it ends,
+    not by the cyclic collector (``HTMXRequest`` and its details referred to each other)."""
+    import gc
+
+    from litestar.connection import ASGIConnection
+
+    s = await as_user("grid")
+    await s.post_form("/visits", {"client_uuid": new_uuid(), "address": "a", "summary": "b"})
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for htmx in (True, False):
+            response = await s.post_form(
+                "/visits",
+                {"client_uuid": new_uuid(), "address": "a", "summary": "b"},
+                htmx=htmx,
+            )
+            assert response.status_code in (200, 303)
+        await s.get("/visits")
+        gc.collect()
+        leaked = [o for o in gc.garbage if isinstance(o, ASGIConnection)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert leaked == []
