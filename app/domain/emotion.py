@@ -185,9 +185,17 @@ def rule_view(
         calm=scores.calm,
         fired=frozenset(s.kind for s in signals),
         matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
+        # rule versions from before innocent_uses have none
+        innocent=_innocent_kinds(text, getattr(res, "innocent_uses", {})),
     )
     words = res.tokenizer.lcut(text, HMM=False)
     return Analysis(emotion, _intensity(emotion, top, signals), signals), outputs, words
+
+
+def _innocent_kinds(text: str, uses: dict[str, re.Pattern[str]]) -> frozenset[str]:
+    """The kinds with an innocent use in ``text`` (``any`` stands for every kind)."""
+    found = {k for k, r in uses.items() if r.search(text)}
+    return frozenset(SIGNAL_KINDS) if "any" in found else frozenset(found)
 
 
 def find_signals(text: str | None) -> list[Signal]:
@@ -242,6 +250,7 @@ class _Resources:
     event_frame: re.Pattern[str]
     spectator_frame: re.Pattern[str]
     negated_after: re.Pattern[str]
+    innocent_uses: dict[str, re.Pattern[str]]
     cues: dict[str, Any]
     contrast: re.Pattern[str]
     former_state: re.Pattern[str]
@@ -383,6 +392,7 @@ def _load() -> _Resources:
         event_frame=re.compile(_expand(ctx["event_frame"], concepts)),
         spectator_frame=re.compile(ctx["spectator_frame"]),
         negated_after=re.compile(ctx["negated_after"]),
+        innocent_uses={k: compiled(v) for k, v in ctx.get("innocent_uses", {}).items()},
         cues=cues,
         contrast=re.compile(cues["contrast"]),
         former_state=re.compile(cues["former_state"]),

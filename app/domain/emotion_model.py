@@ -56,6 +56,8 @@ class RuleOutputs:
     calm: float
     fired: frozenset[str]
     matched: frozenset[str]
+    # kinds with an innocent use in the text (signals.toml ``innocent_uses``)
+    innocent: frozenset[str] = frozenset()
 
 
 def rule_features(rules: RuleOutputs) -> dict[str, float]:
@@ -140,13 +142,13 @@ class Model:
 
     def added_kinds(self, kind_probs: Mapping[str, float], rules: RuleOutputs) -> list[str]:
         """The kinds the rules did not fire whose probability clears their threshold, or, for
-        a kind the rules cancelled (a pattern matched, then the context rules withdrew it),
-        the higher ``readd`` threshold."""
+        a kind the rules cancelled (a pattern matched, then the context rules withdrew it) or
+        one with an innocent use in the text, the higher ``readd`` threshold."""
+        ruled = rules.matched | rules.innocent
         return [
             k
             for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True)
-            if k not in rules.fired
-            and kind_probs[k] >= (max(t, self.readd) if k in rules.matched else t)
+            if k not in rules.fired and kind_probs[k] >= (max(t, self.readd) if k in ruled else t)
         ]
 
     def kept_kinds(self, kind_probs: Mapping[str, float], fired: Iterable[str]) -> set[str]:
