@@ -1,4 +1,5 @@
-"""Roll-up jobs: the wake-up after writes, the one-minute sweep and the nightly rebuild.
+"""Roll-up jobs: the wake-up after writes (which also analyses new free text), the one-minute
+sweep and the nightly rebuild.
 
 All three only recompute from raw rows and upsert, so arq running one twice is harmless.
 """
@@ -10,7 +11,7 @@ from datetime import timedelta
 
 from arq import cron
 
-from app.services import rollups
+from app.services import rollups, text_analysis, warnings
 from worker import registry
 
 log = logging.getLogger("fengqiao.worker.rollups")
@@ -20,8 +21,16 @@ NIGHTLY_DAYS = 21
 
 @registry.job
 async def rollup_wake(ctx: dict) -> int:
-    """Woken by ``marks.wake()`` after a write committed: drain the dirty marks."""
-    return await rollups.drain(max_seconds=50)
+    """Woken by ``marks.wake()`` after a write committed: drain the dirty marks, then analyse
+    the new records' free text; a new extreme-risk signal runs the warning rules at once."""
+    n = await rollups.drain(max_seconds=50)
+    analysed, flagged = await text_analysis.analyse_new()
+    if flagged:
+        result = await warnings.evaluate()
+        log.info("%d new records with a signal: %d new warnings", flagged, result["new"])
+    elif analysed:
+        log.debug("analysed %d new records", analysed)
+    return n
 
 
 @registry.job

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 import uuid
 
 from arq import create_pool
 
 from app.services import jobs
+
+
+async def run_with_db(servers, code: str, **fields: object) -> object:
+    """Run ``code`` (a Python script with a ``{url}`` placeholder for the database URL, and
+    ``fields`` for its other placeholders) in a fresh interpreter, as the worker or CLI would;
+    return the JSON its last output line holds."""
+    from tests.support import ROOT
+
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", code.format(url=servers.database_url, **fields)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "FENGQIAO_ROLLUP_DEFER_SECONDS": "0"},
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 async def unit_of(sql, code: str) -> dict:

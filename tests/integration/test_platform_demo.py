@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import subprocess
-import sys
-
-from tests.support import ROOT
+from tests.integration import platform_helpers as h
 
 CODE = """
 import asyncio, json, random, time
@@ -31,17 +26,7 @@ async def test_demo_history_is_realistic_and_fast(sql, servers):
         t: await sql.fetchval(f"SELECT count(*) FROM {t}")
         for t in ("key_person", "risk", "warning")
     }
-    out = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", CODE.format(url=servers.database_url)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "FENGQIAO_ROLLUP_DEFER_SECONDS": "0"},
-    )
-    assert out.returncode == 0, out.stderr
-    seconds = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    seconds = (await h.run_with_db(servers, CODE))["seconds"]
     assert seconds < 5, seconds
     persons = await sql.fetch(
         "SELECT * FROM key_person ORDER BY id OFFSET $1", before["key_person"]

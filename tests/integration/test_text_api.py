@@ -140,3 +140,37 @@ async def test_backfill_command_reanalyses_an_edited_record(sql, servers):
     )
     assert "self_harm" in row["signals"]
     assert "0 records analysed" in await asyncio.to_thread(_backfill_cli, servers)
+
+
+WAKE = """
+import asyncio, json
+from app import db
+from worker.rollup_jobs import rollup_wake
+async def main():
+    db.configure({url!r})
+    await db.open_pool()
+    try:
+        print(json.dumps(await rollup_wake({{}})))
+    finally:
+        await db.close_pool()
+asyncio.run(main())
+"""
+
+
+async def test_the_wake_up_after_a_write_analyses_the_new_record_and_raises_its_warning(
+    sql, servers
+):
+    # everything earlier is analysed, as a running worker's sweep leaves it
+    await h.enqueue(servers, "analyze_sweep")
+    await asyncio.to_thread(run_worker_burst, servers)
+    vid = await h.add_visit(sql, "DS-C1-G1", "户主说补偿再不到位，就把农药带到街道办门口喝下去。")
+    await h.run_with_db(servers, WAKE)
+    signals = await sql.fetchval(
+        "SELECT signals FROM text_analysis WHERE table_name = 'visit' AND record_id = $1", vid
+    )
+    assert signals is not None and "self_harm" in signals
+    assert await sql.fetchval(
+        "SELECT count(*) FROM warning WHERE kind = 'extreme_signal'"
+        " AND subject_type = 'visit' AND subject_id = $1",
+        str(vid),
+    ) == 1

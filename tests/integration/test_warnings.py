@@ -3,13 +3,9 @@ in the roll-ups, listed in scope, acknowledged and handled (422 without a note, 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import sys
 
 from tests.integration import platform_helpers as h
-from tests.support import ROOT
 
 CODE = """
 import asyncio, json
@@ -27,17 +23,7 @@ asyncio.run(main())
 
 
 async def _evaluate(servers) -> dict:
-    out = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", CODE.format(url=servers.database_url)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"FENGQIAO_ROLLUP_DEFER_SECONDS": "0", "PATH": "/usr/bin:/bin"},
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return await h.run_with_db(servers, CODE)
 
 
 async def _case(desk, sql, code, name, phone, group=1, content="反映小区供暖问题") -> int:
@@ -174,17 +160,8 @@ async def test_forecast_rule_uses_latest_intervals(sql, servers):
     street = await h.unit_of(sql, "DS")
     for _ in range(2):
         await h.add_visit(sql, "DS-C2-G1", "暖气不热，家里只有十五度")
-    out = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", FORECAST_CODE.format(url=servers.database_url, street=street["id"])],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "FENGQIAO_ROLLUP_DEFER_SECONDS": "0"},
-    )
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1])["forecast_rule"] is True
+    result = await h.run_with_db(servers, FORECAST_CODE, street=street["id"])
+    assert result["forecast_rule"] is True
     # other tests' rule runs (with the real forecasts) may have warned about other categories
     row = await sql.fetchrow(
         "SELECT * FROM warning WHERE kind = 'forecast_excess' AND unit_path = $1"
