@@ -14,7 +14,7 @@ from app.domain import case_flow as flow
 from app.domain import roles
 from app.domain.forms import Form
 from app.i18n import N_, gettext
-from app.services import case_notifications, case_stats, org
+from app.services import case_notifications, case_stats, org, text_analysis
 from app.services import cases as svc
 from app.web import client_ip, is_htmx, not_found, page, require_user, see_other
 
@@ -317,6 +317,7 @@ async def _detail_page(
         dept_names=names,
         values=values,
         article_of=lambda a: flow.ACTIONS[a].article,
+        analysis=await text_analysis.analysis_of("petition_case", case_id),
         registered=request.query_params.get("registered"),
         **_common(),
         **context,

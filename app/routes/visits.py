@@ -9,7 +9,7 @@ from litestar.params import Body
 
 from app.domain import field as rules
 from app.i18n import gettext
-from app.services import field
+from app.services import field, text_analysis
 from app.services.field import FieldError
 from app.web import is_htmx, not_found, page, require_user, see_other
 
@@ -124,6 +124,7 @@ async def detail_page(
         r=record,
         table=table,
         tasks=await field.record_tasks(table, record_id),
+        analysis=await text_analysis.analysis_of(table, record_id),
         can_edit=rules.can_edit(
             is_author=record["author"] == user.id,
             created_at=record["created_at"],
