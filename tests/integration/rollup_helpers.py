@@ -252,9 +252,9 @@ async def snapshot(sql: asyncpg.Connection) -> dict:
     return out
 
 
-async def enqueue(servers, function: str, **kwargs) -> None:
+async def enqueue(servers, function: str, queue: str | None = None, **kwargs) -> None:
     pool = await create_pool(
-        jobs.redis_settings(servers.redis_url), default_queue_name=servers.queue_name
+        jobs.redis_settings(servers.redis_url), default_queue_name=queue or servers.queue_name
     )
     try:
         await pool.enqueue_job(function, **kwargs)
