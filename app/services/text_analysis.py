@@ -37,12 +37,15 @@ async def _existing_tables() -> list[str]:
 
 
 async def _upsert(table: str, rows: list[tuple[int, str]]) -> int:
-    """Analyse ``(record_id, text)`` pairs and upsert their analyses in one statement."""
+    """Analyse ``(record_id, text)`` pairs and upsert their analyses in one statement; return
+    how many of them carry an extreme-risk signal."""
     if not rows:
         return 0
     ids, emotions, intensities, signals = [], [], [], []
+    flagged = 0
     for record_id, text in rows:
         result = analyze(text or "").to_dict()
+        flagged += bool(result["signals"])
         ids.append(record_id)
         emotions.append(result["emotion"])
         intensities.append(float(result["intensity"]))
@@ -62,7 +65,7 @@ async def _upsert(table: str, rows: list[tuple[int, str]]) -> int:
         intensities,
         signals,
     )
-    return len(rows)
+    return flagged
 
 
 async def analyse_record(table: str, record_id: int) -> dict[str, Any] | None:
@@ -109,7 +112,8 @@ async def backfill(limit: int | None = None) -> int:
             )
             if not rows:
                 break
-            done += await _upsert(table, [(r["id"], r["text"]) for r in rows])
+            await _upsert(table, [(r["id"], r["text"]) for r in rows])
+            done += len(rows)
             last_id = rows[-1]["id"]
         if limit is not None and done >= limit:
             break
@@ -135,15 +139,8 @@ async def analyse_new(limit: int = BATCH) -> tuple[int, int]:
             table,
             limit,
         )
-        if not rows:
-            continue
-        done += await _upsert(table, [(r["id"], r["text"]) for r in rows])
-        flagged += await db.fetchval(
-            "SELECT count(*) FROM text_analysis WHERE table_name = {} AND record_id = ANY({})"
-            " AND jsonb_array_length(signals) > 0",
-            table,
-            [r["id"] for r in rows],
-        )
+        flagged += await _upsert(table, [(r["id"], r["text"]) for r in rows])
+        done += len(rows)
     return done, flagged
 
 
