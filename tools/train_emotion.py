@@ -47,7 +47,7 @@ class Settings:
     emotion_l2: float = 0.003
     kind_l2: float = 0.003
     min_df: int = 2
-    threshold: float = 0.25
+    threshold: float = 0.05
     rule_bonus: float = 0.35
     veto: float = 0.0
     readd: float = 2.0
@@ -296,7 +296,7 @@ def search(exs: Sequence[Example], rows: Sequence[dict], l2s: Sequence[float]) -
         for g in corpus_groups:
             corpus.update(cross_validate(exs, s, only=g))
         frozen = frozen_folds(rows, s)
-        for t in (0.1, 0.15, 0.2, 0.25, 0.3):
+        for t in (0.03, 0.05, 0.07, 0.1, 0.15, 0.25):
             for bonus in (0.0, 0.15, 0.35):
                 for veto in (0.0, 0.05, 0.1):
                     for readd in (0.5, 0.7, 2.0):
