@@ -47,8 +47,13 @@ per line. Subsets reported:
     and ``fresh7`` (440 rows: everyday complaints across topics, speakers and dialects), each
     written by another engineer from the labelling conventions and a brief of its own (never
     the analyser, its data, this bench or any batch) and committed (d6260ae, 95625fd) before
-    the analyser was first run on them. UNSEEN: nothing may be tuned on their misses; a pass
-    that looks at them must move them to :data:`SEEN_BATCHES`.
+    the analyser was first run on them. First run, with the fourth pass's hybrid (settings
+    committed in d0a102c): fresh7 macro-F1 0.853, recall 0.917, precision 0.774; fresh8 0.831,
+    0.876, 0.675 (rules alone 0.672 / 0.628 / 0.879 and 0.619 / 0.592 / 0.801). Their misses
+    were looked at in the fifth pass, so they are seen now.
+  * ``fresh9``: 418 rows (a broad intake mix) written the same way by another engineer and
+    committed (888b9a4) before the analyser was first run on them. UNSEEN: nothing may be
+    tuned on its misses; a pass that looks at them must move it to :data:`SEEN_BATCHES`.
 
 The hybrid's model is also trained on ``bench/data/emotion_corpus/`` (never scored here).
 
@@ -103,9 +108,11 @@ CORPUS_PREFIX = "corpus:"
 TEST = "test"
 ALL = "all"
 # Batches whose rows (or misses) were looked at while the analyser was tuned.
-SEEN_BATCHES = frozenset({"fresh", "fresh2", "fresh3", "dev4", "fresh4", "fresh5", "fresh6"})
+SEEN_BATCHES = frozenset(
+    {"fresh", "fresh2", "fresh3", "dev4", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"}
+)
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
-HEADLINES = ("fresh7", "fresh8")
+HEADLINES = ("fresh9", "fresh8", "fresh7")
 # An --extra file's subset name; it is always unseen.
 EXTRA = "extra"
 EXTRA_ENV = "FENGQIAO_EMOTION_EXTRA"
