@@ -6,8 +6,8 @@ except the batches named with ``--exclude``; ``--cv`` instead prints the leave-o
 table used to choose :data:`SETTINGS` (rules alone vs the hybrid on each left-out batch, the
 first 410 rows counting as one batch and each corpus file as one).
 
-The ``--cv`` run never sees :data:`HELD_OUT` (fresh9): their rows are dropped as the
-file is read, before anything else looks at them.
+The ``--cv`` run never sees :data:`HELD_OUT` (fresh9): its rows are dropped as the file
+is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
 five emotions, one sigmoid per signal kind. It takes a few seconds and is deterministic.
