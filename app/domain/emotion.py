@@ -148,10 +148,9 @@ def analyze(text: str | None) -> Analysis:
     if model is None:
         return rules
     emotion_p, kind_p = model.predict(text, words, outputs)
-    emotion = model.emotion(emotion_p, rules.emotion)
-    kept = model.kept_kinds(kind_p, outputs.fired)
+    emotion, kept, added = model.decide(emotion_p, kind_p, rules.emotion, outputs)
     signals = [s for s in rules.signals if s.kind in kept]
-    for kind in model.added_kinds(kind_p, outputs):
+    for kind in added:
         start, end = model.trigger(text, kind)
         signals.append(Signal(kind, text[start:end], start, end))
     signals.sort(key=lambda s: s.start)
@@ -175,7 +174,13 @@ def rule_view(
     """
     m = rules or sys.modules[__name__]
     res = m._resources()
-    signals = m._find_signals(text, res)
+    cancelled: dict[str, set[str]] = {}
+    # rule versions from before cancellation reasons take no third argument
+    signals = (
+        m._find_signals(text, res, cancelled)
+        if hasattr(m, "_cancel_reason")
+        else m._find_signals(text, res)
+    )
     scores = m._score_emotions(text, res)
     m._apply_signal_boosts(text, signals, scores, res)
     emotion, top = m._decide(scores, res)
@@ -187,6 +192,7 @@ def rule_view(
         matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
         # rule versions from before innocent_uses have none
         innocent=_innocent_kinds(text, getattr(res, "innocent_uses", {})),
+        cancelled={k: frozenset(v) for k, v in cancelled.items()},
     )
     words = res.tokenizer.lcut(text, HMM=False)
     return Analysis(emotion, _intensity(emotion, top, signals), signals), outputs, words
@@ -415,8 +421,17 @@ def _load() -> _Resources:
 # --------------------------------------------------------------------------- signals
 
 
-def _find_signals(text: str, res: _Resources) -> list[Signal]:
+def _find_signals(
+    text: str, res: _Resources, cancelled: dict[str, set[str]] | None = None
+) -> list[Signal]:
+    """The current signals of ``text``; ``cancelled`` (if given) collects, per kind, why
+    matches of that kind were not kept (see :data:`~app.domain.emotion_model.CANCEL_REASONS`)."""
     found: list[Signal] = []
+
+    def drop(kind: str, reason: str) -> None:
+        if cancelled is not None:
+            cancelled.setdefault(kind, set()).add(reason)
+
     for pattern in res.patterns:
         # a sentence's context checks are the same for every match in it
         sentence_ok: dict[int, bool] = {}
@@ -425,8 +440,10 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
             if start == end:
                 continue
             if pattern.not_before and pattern.not_before.search(text[max(0, start - 6) : start]):
+                drop(pattern.kind, "filter")
                 continue
             if pattern.not_after and pattern.not_after.search(text[end : end + 10]):
+                drop(pattern.kind, "filter")
                 continue
             if pattern.not_in_sentence or pattern.in_sentence:
                 begin, stop = _sentence_span(text, start, end)
@@ -439,9 +456,13 @@ def _find_signals(text: str, res: _Resources) -> list[Signal]:
                     )
                     sentence_ok[begin] = ok
                 if not ok:
+                    drop(pattern.kind, "filter")
                     continue
-            if _is_current(text, pattern.kind, start, end, res):
+            reason = _cancel_reason(text, pattern.kind, start, end, res)
+            if reason is None:
                 found.append(Signal(pattern.kind, m.group(), start, end))
+            else:
+                drop(pattern.kind, reason)
     return _dedupe(found)
 
 
@@ -494,33 +515,35 @@ def _clause_after(text: str, end: int) -> str:
     return text[end:i]
 
 
-def _is_current(text: str, kind: str, start: int, end: int, res: _Resources) -> bool:
+def _cancel_reason(text: str, kind: str, start: int, end: int, res: _Resources) -> str | None:
+    """Why the match ``text[start:end]`` of ``kind`` is not a current threat (one of
+    :data:`~app.domain.emotion_model.CANCEL_REASONS`), or ``None`` when it is one."""
     before = _clause_before(text, start, res.long_window)
     if _negated(before, res) and not res.negation_undone.search(_clause_after(text, end)):
-        return False
+        return "negated"
     near = before[-res.window :]
     # an exempt office name may run into the match (去教育|局门口站着)
     span = near + text[start:end]
     for word in res.policy_exempt:
         span = span.replace(word, "_" * len(word))
     if any(marker in span[: len(near)] for marker in res.policy_markers):
-        return False
+        return "policy"
     if res.policy_after.search(text[end : end + 8]):
-        return False
+        return "policy"
     if res.negated_after.search(text[end : end + 16]):
-        return False
+        return "negated"
     sentence_start = max(_sentence_span(text, start, end)[0], start - _FRAME_REACH)
     if res.spectator_frame.search(text[sentence_start:start]):
         # seen in the media as someone else's doing (抖音上刷到隔壁区有人开直播讨薪)
-        return False
+        return "spectator"
     if (
         kind in res.event_kinds
         and res.event_after.search(text[end : end + 4])
         and res.event_frame.search(_sentence_of(text, start, end))
     ):
         # someone else's completed act reported as news (有人跳楼了), not a threat
-        return False
-    return not _withdrawn(text, start, end, res)
+        return "event"
+    return "withdrawn" if _withdrawn(text, start, end, res) else None
 
 
 def _negated(before: str, res: _Resources) -> bool:

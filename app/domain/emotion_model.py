@@ -33,7 +33,7 @@ import math
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,11 @@ MODEL_PATH = Path(__file__).with_name("emotion_data") / "model.npz"
 CHAR = "c:"
 WORD = "w:"
 RULE = "r:"
+# Why the rules did not keep a kind whose pattern matched: a pattern's own filter (not_before,
+# not_after, sentence conditions), negation, policy talk, someone else's act seen in the media or
+# reported as news, a withdrawn or settled threat; "innocent": an innocent use of the kind's
+# words is in the text (signals.toml ``innocent_uses``).
+CANCEL_REASONS = ("filter", "negated", "policy", "spectator", "event", "withdrawn", "innocent")
 _CLAUSE_RE = re.compile(r"[^，,、：:；;。！？!?…\n\r“”\"「」（）()]+")
 
 
@@ -58,6 +63,17 @@ class RuleOutputs:
     matched: frozenset[str]
     # kinds with an innocent use in the text (signals.toml ``innocent_uses``)
     innocent: frozenset[str] = frozenset()
+    # per kind matched and not fired: why its matches were dropped (CANCEL_REASONS)
+    cancelled: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def reasons(self, kind: str) -> frozenset[str]:
+        """Why the rules ruled ``kind`` out ("innocent" included); empty if they did not."""
+        out = set(self.cancelled.get(kind, ()))
+        if kind in self.innocent:
+            out.add("innocent")
+        if kind in self.matched and kind not in self.fired and not out:
+            out.add("unknown")  # rules from before reasons were recorded
+        return frozenset(out)
 
 
 def rule_features(rules: RuleOutputs) -> dict[str, float]:
@@ -110,6 +126,8 @@ class Model:
     rule_bonus: float
     veto: float = 0.0
     readd: float = 2.0  # above any probability: a cancelled kind is never added back
+    # the reasons for which a ruled-out kind may come back at ``readd``
+    readd_reasons: frozenset[str] = frozenset()
 
     def _index(self, features: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         pairs = [(self.vocabulary[k], v) for k, v in features.items() if k in self.vocabulary]
@@ -141,19 +159,44 @@ class Model:
         )
 
     def added_kinds(self, kind_probs: Mapping[str, float], rules: RuleOutputs) -> list[str]:
-        """The kinds the rules did not fire whose probability clears their threshold, or, for
-        a kind the rules cancelled (a pattern matched, then the context rules withdrew it) or
-        one with an innocent use in the text, the higher ``readd`` threshold."""
-        ruled = rules.matched | rules.innocent
-        return [
-            k
-            for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True)
-            if k not in rules.fired and kind_probs[k] >= (max(t, self.readd) if k in ruled else t)
-        ]
+        """The kinds the rules did not fire whose probability clears their threshold.
+
+        A kind the rules ruled out (a pattern matched and the context rules dropped it, or an
+        innocent use of its words is in the text) comes back only when every reason it was
+        ruled out for is one of ``readd_reasons`` and its probability clears ``readd``.
+        """
+        out = []
+        for k, t in zip(self.kinds, self.thresholds.tolist(), strict=True):
+            if k in rules.fired:
+                continue
+            reasons = rules.reasons(k)
+            if not reasons:
+                bar = t
+            elif reasons <= self.readd_reasons:
+                bar = max(t, self.readd)
+            else:
+                continue
+            if kind_probs[k] >= bar:
+                out.append(k)
+        return out
 
     def kept_kinds(self, kind_probs: Mapping[str, float], fired: Iterable[str]) -> set[str]:
         """The kinds the rules fired that the model does not veto (probability >= ``veto``)."""
         return {k for k in fired if kind_probs.get(k, 1.0) >= self.veto}
+
+    def decide(
+        self,
+        emotion_probs: Mapping[str, float],
+        kind_probs: Mapping[str, float],
+        rule_emotion: str,
+        rules: RuleOutputs,
+    ) -> tuple[str, set[str], list[str]]:
+        """The hybrid's decision: (emotion, the rules' kinds kept, the kinds the model adds)."""
+        return (
+            self.emotion(emotion_probs, rule_emotion),
+            self.kept_kinds(kind_probs, rules.fired),
+            self.added_kinds(kind_probs, rules),
+        )
 
     def trigger(self, text: str, kind: str) -> tuple[int, int]:
         """Offsets of the clause of ``text`` whose n-grams and words weigh most for ``kind``."""
@@ -189,6 +232,7 @@ class Model:
             rule_bonus=np.array(self.rule_bonus),
             veto=np.array(self.veto),
             readd=np.array(self.readd),
+            readd_reasons=np.array(sorted(self.readd_reasons), dtype=str),
         )
 
 
@@ -219,6 +263,9 @@ def read(path: Path) -> Model:
             rule_bonus=float(z["rule_bonus"]),
             veto=float(z["veto"]) if "veto" in z.files else 0.0,
             readd=float(z["readd"]) if "readd" in z.files else 2.0,
+            readd_reasons=frozenset(
+                z["readd_reasons"].tolist() if "readd_reasons" in z.files else ()
+            ),
         )
 
 

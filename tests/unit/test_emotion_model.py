@@ -1,7 +1,12 @@
 """The learned half of the emotion analyser: loading, determinism, and how it joins the rules."""
 
+from dataclasses import replace
+
+import pytest
+
 from app.domain import emotion_model
-from app.domain.emotion import analyze, rule_view
+from app.domain.emotion import SIGNAL_KINDS, analyze, rule_view
+from app.domain.emotion_model import RuleOutputs
 
 
 def test_shipped_model_loads_once():
@@ -35,11 +40,8 @@ def test_a_saved_model_reads_back_with_its_settings(tmp_path):
     path = tmp_path / "model.npz"
     model.save(path)
     again = emotion_model.read(path)
-    assert (again.max_n, again.rule_bonus, again.veto) == (
-        model.max_n,
-        model.rule_bonus,
-        model.veto,
-    )
+    fields = ("max_n", "rule_bonus", "veto", "readd", "readd_reasons")
+    assert [getattr(again, f) for f in fields] == [getattr(model, f) for f in fields]
     assert again.vocabulary == model.vocabulary
     text = "再拖下去我们几十户就去区政府门口讨说法"
     _, outputs, words = rule_view(text)
@@ -58,3 +60,46 @@ def test_every_signal_carries_the_phrase_at_its_offsets():
 def test_a_kind_the_rules_cancelled_is_not_added_back():
     text = "前几天他说要喝农药，后来家里人劝住了，现在情绪稳定。"
     assert "self_harm" not in analyze(text).signal_kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "reason"),
+    [
+        ("说说气话而已，我不会去北京的。", "escalate", "negated"),
+        ("关于越级上访的规定，社区今天又宣讲了一遍。", "escalate", "policy"),
+        ("前几天他说要喝农药，后来家里人劝住了，现在情绪稳定。", "self_harm", "withdrawn"),
+        ("业主们在群里接龙团购年货。", "gathering", "innocent"),
+    ],
+)
+def test_the_rules_say_why_they_dropped_a_kind(text, kind, reason):
+    _, outputs, _ = rule_view(text)
+    assert kind not in outputs.fired
+    assert reason in outputs.reasons(kind)
+
+
+def test_a_kind_the_rules_never_matched_has_no_reasons():
+    _, outputs, _ = rule_view("请问低保年审要带哪些材料？")
+    assert all(outputs.reasons(k) == frozenset() for k in SIGNAL_KINDS)
+
+
+def _outputs(**cancelled: frozenset[str]) -> RuleOutputs:
+    return RuleOutputs(
+        emotion="anger",
+        scores={},
+        calm=0.0,
+        fired=frozenset(),
+        matched=frozenset(cancelled),
+        cancelled=cancelled,
+    )
+
+
+def test_a_ruled_out_kind_comes_back_only_for_allowed_reasons_above_readd():
+    model = replace(emotion_model.load(), readd=0.9, readd_reasons=frozenset({"withdrawn"}))
+    probs = dict.fromkeys(model.kinds, 0.0)
+    rules = _outputs(self_harm=frozenset({"withdrawn"}), escalate=frozenset({"negated"}))
+    assert model.added_kinds({**probs, "self_harm": 0.95, "escalate": 0.99}, rules) == ["self_harm"]
+    assert model.added_kinds({**probs, "self_harm": 0.85}, rules) == []
+    both = _outputs(self_harm=frozenset({"withdrawn", "negated"}))
+    assert model.added_kinds({**probs, "self_harm": 0.99}, both) == []
+    # a kind the rules never matched needs only the ordinary threshold
+    assert "media" in model.added_kinds({**probs, "media": 0.5}, rules)
