@@ -2,14 +2,15 @@
 
 Run: ``.venv/bin/python -m tools.train_emotion`` writes the weights from every row of
 ``bench/data/emotion_labelled.jsonl`` and of the training corpus ``bench/data/emotion_corpus/``
-except the held-out batches (:data:`HELD_OUT`) and those named with ``--exclude``; ``--cv``
+except the held-out batches (:data:`HELD_OUT`), those the shipped model was not trained on
+(:data:`NOT_IN_SHIPPED`) and those named with ``--exclude``; ``--cv``
 instead prints the leave-one-batch-out table (rules alone vs the hybrid on each left-out batch,
 the first 410 rows counting as one batch and each corpus file as one); ``--search fresh5
 --search fresh6 ...`` prints the decision settings (threshold, re-adding and its reasons) by mean
 recall over those batches' folds, with the pick of the sixth pass's rule (see
 ``app/domain/emotion_data/README.md``).
 
-The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh10, fresh11): their rows
+The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh12): its rows
 are dropped as the file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import pickle
 import subprocess
@@ -43,7 +45,11 @@ from app.domain.emotion_model import (
 )
 from bench.emotion_eval import load, load_corpus, macro_f1, signal_scores
 
-HELD_OUT = frozenset({"fresh10", "fresh11"})
+HELD_OUT = frozenset({"fresh12"})
+# Rows the shipped model (sixth pass, ec77ae7) was not trained on besides the held-out batch:
+# the seventh pass's search found no setting by its rule for a model trained with them, so
+# the default run leaves them out and reproduces the shipped weights.
+NOT_IN_SHIPPED = frozenset({"fresh10", "fresh11", "corpus:train_t24", "corpus:train_t25"})
 FIRST = "first410"
 # Each batch with the commit of the rules as they were frozen before its first run: those
 # rules never saw it, so a fold that leaves it out and reads these rules is honest end to end.
@@ -405,10 +411,10 @@ def search(
         for mask in range(1 << len(CANCEL_REASONS))
     ]
     results = []
-    for t in (0.1, 0.15, 0.2, 0.25):
+    for t, veto in itertools.product((0.1, 0.15, 0.2, 0.25), (0.0, 0.005)):
         for readd in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 2.0):
             for rs in subsets if readd <= 1 else [()]:
-                s = replace(SETTINGS, threshold=t, readd=readd, readd_reasons=rs)
+                s = replace(SETTINGS, threshold=t, veto=veto, readd=readd, readd_reasons=rs)
                 hyb = [v[1] for v in combine(folds, s).values()]
                 if min(h[2] for h in hyb) >= 0.8:
                     results.append((*np.mean(hyb, axis=0)[1:3], s, hyb))
@@ -416,7 +422,8 @@ def search(
 
     def line(rec: float, prec: float, s: Settings, hyb: list) -> str:
         cells = " | ".join(f"{h[0]:.3f} {h[1]:.3f} {h[2]:.3f}" for h in hyb)
-        head = f"t={s.threshold} readd={s.readd} reasons={','.join(s.readd_reasons) or '-'}"
+        reasons = ",".join(s.readd_reasons) or "-"
+        head = f"t={s.threshold} veto={s.veto} readd={s.readd} reasons={reasons}"
         return f"{head} :: {cells} :: mean {rec:.3f} {prec:.3f}"
 
     print(f"per group ({', '.join(groups)}): F1/recall/precision; mean recall, precision")
@@ -463,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             print_table(combine(frozen, SETTINGS))
         return 0
     # the shipped model never sees a held-out batch, so its first run stays a first run
-    left_out = HELD_OUT | set(args.exclude)
+    left_out = HELD_OUT | NOT_IN_SHIPPED | set(args.exclude)
     rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in left_out]
     model = train(examples(rows))
     model.save(MODEL_PATH)

@@ -7,7 +7,7 @@ not written from, and its cancellations must hold for innocent uses it was not w
 
 import pytest
 
-from app.domain.emotion import analyze
+from app.domain.emotion import analyze, rule_view
 
 
 def kinds(text: str) -> set[str]:
@@ -287,3 +287,38 @@ def test_a_long_text_full_of_matches_is_analysed_in_linear_time(unit):
     started = time.perf_counter()
     analyze(text)
     assert time.perf_counter() - started < 5
+
+
+def rule_kinds(text: str) -> set[str]:
+    return {s.kind for s in rule_view(text)[0].signals}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # fire on oneself is self-harm, fire aimed at others is harm
+        ("他说再不赔钱，就在厂门口往自己身上倒柴油。", "self_harm"),
+        ("他说再不赔钱，就往老板车上泼汽油。", "harm_others"),
+        # a rhetorical question or a dare does not negate the threat
+        ("你们是不是非要我去省里告才肯办？", "escalate"),
+        ("别以为我不敢去北京，大不了再跑一趟。", "escalate"),
+        ("你们不是最怕曝光吗？那我就找报社。", "media"),
+        # a group petition named as such, in an official's note or a call to come
+        ("街道报告：有人正在组织上访，准备周一到区政府。", "gathering"),
+        ("明早八点开发商门口，业主们能来的都来！", "gathering"),
+    ],
+)
+def test_seventh_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("社区开展预防群体性上访的培训。", "gathering"),
+        ("他往自己的车里加了半箱汽油。", "self_harm"),
+        ("我不是要去北京，就想把材料交给你们。", "escalate"),
+    ],
+)
+def test_seventh_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
