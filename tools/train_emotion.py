@@ -245,7 +245,7 @@ def hybrid(model: Model, ex: Example, probs: tuple | None = None) -> tuple[str, 
     """The hybrid's emotion and signal kinds on an example (as the analyser combines them);
     ``probs``: the model's (emotion, kind) probabilities if already computed."""
     emo_p, kind_p = probs or model.predict(ex.text, ex.words, ex.view)
-    emotion, kept, added = model.decide(emo_p, kind_p, ex.rules.emotion, ex.view)
+    emotion, kept, added = model.decide(emo_p, kind_p, ex.view)
     return emotion, kept | set(added)
 
 
@@ -335,6 +335,7 @@ for line in sys.stdin:
     m._state["model"] = replace(
         base,
         thresholds=np.full(len(base.kinds), d["threshold"]),
+        rule_bonus=d["rule_bonus"],
         veto=d["veto"],
         readd=d["readd"],
         readd_reasons=frozenset(d["reasons"]),
@@ -366,6 +367,7 @@ class UnitTests:
     def _failures(self, s: Settings, tests: list[str]) -> list[str]:
         line = {
             "threshold": s.threshold,
+            "rule_bonus": s.rule_bonus,
             "veto": s.veto,
             "readd": s.readd,
             "reasons": list(s.readd_reasons),

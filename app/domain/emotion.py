@@ -148,7 +148,7 @@ def analyze(text: str | None) -> Analysis:
     if model is None:
         return rules
     emotion_p, kind_p = model.predict(text, words, outputs)
-    emotion, kept, added = model.decide(emotion_p, kind_p, rules.emotion, outputs)
+    emotion, kept, added = model.decide(emotion_p, kind_p, outputs)
     signals = [s for s in rules.signals if s.kind in kept]
     for kind in added:
         start, end = model.trigger(text, kind)

@@ -188,12 +188,11 @@ class Model:
         self,
         emotion_probs: Mapping[str, float],
         kind_probs: Mapping[str, float],
-        rule_emotion: str,
         rules: RuleOutputs,
     ) -> tuple[str, set[str], list[str]]:
         """The hybrid's decision: (emotion, the rules' kinds kept, the kinds the model adds)."""
         return (
-            self.emotion(emotion_probs, rule_emotion),
+            self.emotion(emotion_probs, rules.emotion),
             self.kept_kinds(kind_probs, rules.fired),
             self.added_kinds(kind_probs, rules),
         )
