@@ -322,3 +322,44 @@ def test_seventh_pass_families_fire_in_the_rules(text, kind):
 )
 def test_seventh_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a beating promised or a weapon grabbed, a warning aimed at a person
+        ("他家狗再往我门口拉屎，我下去捶那小子一顿。", "harm_others"),
+        ("见了那个包工头我就动手，谁也别拦着。", "harm_others"),
+        ("吵着吵着，男方抄起一把铁锹就往外冲。", "harm_others"),
+        ("你回去告诉那个经理，他下班路上最好当心着。", "harm_others"),
+        # levels above the district named without a place
+        ("这封信我要寄到市长信箱，看他们还推不推。", "escalate"),
+        ("街道解决不了，我就去找更上一级的领导。", "escalate"),
+        ("你们不就怕我往上头找吗？我偏去。", "escalate"),
+        # a group on a crane or a roof, comrades mobilised
+        ("工钱再拖，我们二十几个工友就一起爬上楼顶。", "gathering"),
+        ("老李说要组织老乡们去省里讨个说法。", "gathering"),
+        # the press summoned, a post asking to be spread, exposure promised
+        ("谈不拢是吧？那我就喊记者过来评评理。", "media"),
+        ("我已经向报社反映了你们的问题。", "media"),
+        ("不给退钱，你就等着上热搜吧。", "media"),
+    ],
+)
+def test_eighth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("他不听话，我气得想揍他，被老伴拦住了，我不会动手的。", "harm_others"),
+        ("天冷路滑，你爸出门最好小心点。", "harm_others"),
+        ("市长热线的接线员态度挺好，帮我查了办理进度。", "escalate"),
+        ("孩子考上了省城的大学，想去省城电视台实习。", "escalate"),
+        ("工人们系好安全带上塔吊检修。", "gathering"),
+        ("社区请记者来采访了老党员的事迹。", "media"),
+        ("求扩散：寻人，八十岁老人走失，穿蓝色棉袄。", "media"),
+    ],
+)
+def test_eighth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
