@@ -28,7 +28,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import db, i18n
-from app.middleware import RequestMiddleware, csrf_config
+from app.middleware import HSTS, SECURITY_HEADERS, RequestMiddleware, csrf_config
 from app.routes import ROUTE_HANDLERS
 from app.services import jobs
 from app.settings import ROOT, Settings
@@ -53,14 +53,24 @@ def unauthorized_handler(request: Request, exc: NotAuthorizedException) -> Respo
     return Response({"detail": i18n.gettext("Please log in."), "status_code": 401}, status_code=401)
 
 
+def _security_headers(request: Request) -> dict[str, str]:
+    """The security headers, for error pages Litestar answers before any route (and so before
+    the request middleware): an unknown path's 404, a known path's 405. Inside the middleware
+    they are already present, and it adds none twice."""
+    pairs = SECURITY_HEADERS + ((HSTS,) if request.app.state.settings.https else ())
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
 def _error_page(request: Request, status: int, message: str) -> Response:
+    headers = _security_headers(request)
     if _wants_html(request):
         return Template(
             template_name="error.html",
             context={"status": status, "message": message, "user": request.state.get("user")},
             status_code=status,
+            headers=headers,
         )
-    return Response({"detail": message, "status_code": status}, status_code=status)
+    return Response({"detail": message, "status_code": status}, status_code=status, headers=headers)
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:

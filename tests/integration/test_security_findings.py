@@ -87,3 +87,24 @@ async def test_the_case_api_masks_the_petitioner_inside_its_events(as_user, sql)
     body = (await desk.get(f"/api/v1/cases/{case['id']}")).text
     assert "13987654321" not in body
     assert "139****4321" in body
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/no-such-page"), ("GET", "/api/v1/no-such-thing"), ("POST", "/healthz")],
+)
+async def test_answers_before_any_route_carry_the_security_headers(client, method, path):
+    # an unknown path (404) or a known path's wrong method (405) is answered by Litestar's
+    # router, outside the request middleware that adds the headers to every route's answer
+    response = await client.request(method, path, headers={"accept": "text/html"})
+    assert response.status_code in (404, 405)
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_routes_own_404_carries_each_security_header_once(as_user):
+    s = await as_user("leader")
+    response = await s.get(f"/visits/{HUGE}")
+    assert response.status_code == 404
+    assert len(response.headers.get_list("content-security-policy")) == 1
