@@ -63,8 +63,11 @@ per line. Subsets reported:
     0.919, 0.886). Their misses were looked at in the seventh pass, so they are seen now.
   * ``fresh12`` (421 rows: a winter week of a northern city's intake), written the same way
     and committed (4545c6a) before the analyser was first run on them (first run, settings of
-    8284f36: macro-F1 0.835, recall 0.914, precision 0.804). UNSEEN: nothing may be
-    tuned on its misses; a pass that looks at them must move it to :data:`SEEN_BATCHES`.
+    8284f36: macro-F1 0.835, recall 0.914, precision 0.804). Its misses were looked at in
+    the eighth pass, so it is seen now.
+  * ``fresh13``, written the same way by another engineer and committed before the analyser
+    was first run on it. UNSEEN: nothing may be tuned on its misses; a pass that looks at
+    them must move it to :data:`SEEN_BATCHES`.
 
 The hybrid's model is also trained on ``bench/data/emotion_corpus/`` (never scored here).
 
@@ -134,10 +137,11 @@ SEEN_BATCHES = frozenset(
         "fresh9",
         "fresh10",
         "fresh11",
+        "fresh12",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
-HEADLINES = ("fresh12", "fresh11", "fresh10")
+HEADLINES = ("fresh13", "fresh12", "fresh11")
 # An --extra file's subset name; it is always unseen.
 EXTRA = "extra"
 EXTRA_ENV = "FENGQIAO_EMOTION_EXTRA"
