@@ -7,8 +7,10 @@ Pure: no I/O. Labels are msgids (translated where shown).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from app.domain.forms import N_
 
@@ -143,6 +145,25 @@ def edit_refusal(
 def can_review(*, is_author: bool, review_state: str) -> bool:
     """Reviewers review other people's records that are not yet reviewed."""
     return not is_author and review_state != "reviewed"
+
+
+# Strong enough for the analysis to outweigh the worker's reading of the resident's mood. A
+# complaint's text reads as anger (intensity 0.6-0.7) however calmly the resident said it, and
+# a flat log of an agitated resident reads calm (staff records are calm by convention): neither
+# is a contradiction.
+MOOD_CHECK_INTENSITY = 0.8
+
+
+def mood_disagrees(mood: str | None, analysis: Mapping[str, Any] | None) -> bool:
+    """Whether the analysis of a visit's summary contradicts the calm mood its worker logged:
+    the text carries an extreme-risk signal or a very strong negative emotion. A reviewer then
+    asks the worker."""
+    if not analysis or mood != "calm":
+        return False
+    if analysis.get("signals"):
+        return True
+    strong = float(analysis.get("intensity") or 0.0) >= MOOD_CHECK_INTENSITY
+    return strong and analysis.get("emotion") in ("anger", "anxiety", "sadness")
 
 
 def next_outcomes(current: str) -> tuple[str, ...]:

@@ -117,6 +117,7 @@ async def detail_page(
     record = await field.record(user.scope, table, record_id)
     if record is None:
         raise not_found()
+    analysis = await text_analysis.analysis_of(table, record_id)
     return fpage(
         f"field/{table}.html",
         request,
@@ -124,7 +125,8 @@ async def detail_page(
         r=record,
         table=table,
         tasks=await field.record_tasks(table, record_id),
-        analysis=await text_analysis.analysis_of(table, record_id),
+        analysis=analysis,
+        mood_disagrees=table == "visit" and rules.mood_disagrees(record.get("mood"), analysis),
         can_edit=rules.can_edit(
             is_author=record["author"] == user.id,
             created_at=record["created_at"],

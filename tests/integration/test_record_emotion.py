@@ -40,3 +40,14 @@ async def test_the_visit_page_marks_the_signal_phrases_of_its_summary(as_user, s
     assert "风险信号" in page.text
     # the text is escaped, never markup
     assert "&lt;b&gt;不是标签&lt;/b&gt;" in page.text and "<b>不是标签</b>" not in page.text
+
+
+async def test_a_calm_mood_over_a_threatening_summary_asks_the_reviewer_to_check(as_user, sql):
+    vid = await h.add_visit(sql, "DS-C1-G1", TEXT)
+    await sql.execute("UPDATE visit SET mood = 'calm' WHERE id = $1", vid)
+    street = await as_user("street")
+    assert "请核实情绪" not in (await street.get(f"/visits/{vid}")).text  # not analysed yet
+    await _store(sql, "visit", vid, TEXT)
+    assert "请核实情绪" in (await street.get(f"/visits/{vid}")).text
+    await sql.execute("UPDATE visit SET mood = 'agitated' WHERE id = $1", vid)
+    assert "请核实情绪" not in (await street.get(f"/visits/{vid}")).text

@@ -192,3 +192,21 @@ def test_edit_refusal_says_why_a_record_is_read_only(is_author, age_hours, state
         assert refusal is None
     else:
         assert expected in refusal
+
+
+@pytest.mark.parametrize(
+    ("mood", "analysis", "disagrees"),
+    [
+        ("calm", {"emotion": "calm", "intensity": 0.1, "signals": []}, False),
+        ("calm", {"emotion": "calm", "intensity": 0.2, "signals": [{"kind": "media"}]}, True),
+        ("calm", {"emotion": "sadness", "intensity": 0.85, "signals": []}, True),
+        ("calm", {"emotion": "anger", "intensity": 0.65, "signals": []}, False),
+        ("dissatisfied", {"emotion": "anger", "intensity": 0.9, "signals": []}, False),
+        ("agitated", {"emotion": "satisfied", "intensity": 0.7, "signals": []}, False),
+        ("agitated", {"emotion": "calm", "intensity": 0.2, "signals": [{"kind": "media"}]}, False),
+        ("agitated", {"emotion": "anger", "intensity": 0.9, "signals": []}, False),
+        ("calm", None, False),
+    ],
+)
+def test_mood_disagrees_with_the_analysis(mood, analysis, disagrees):
+    assert rules.mood_disagrees(mood, analysis) is disagrees
