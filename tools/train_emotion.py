@@ -10,7 +10,7 @@ the first 410 rows counting as one batch and each corpus file as one); ``--searc
 recall over those batches' folds, with the pick of the sixth pass's rule (see
 ``app/domain/emotion_data/README.md``).
 
-The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh13): its rows
+The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh14): its rows
 are dropped as the file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
@@ -45,7 +45,7 @@ from app.domain.emotion_model import (
 )
 from bench.emotion_eval import load, load_corpus, macro_f1, signal_scores
 
-HELD_OUT = frozenset({"fresh13"})
+HELD_OUT = frozenset({"fresh14"})
 # Rows the shipped model was not trained on besides the held-out batch (none since the eighth
 # pass: its model is trained on every other row).
 NOT_IN_SHIPPED: frozenset[str] = frozenset()
@@ -65,6 +65,9 @@ class Settings:
     kind_l2: float = 0.003
     min_df: int = 2
     threshold: float = 0.25
+    # one threshold per kind (SIGNAL_KINDS order: self-harm, harm to others, escalation,
+    # gathering, media), the ninth pass's pick; empty: ``threshold`` for every kind
+    kind_thresholds: tuple[float, ...] = (0.2, 0.15, 0.25, 0.2, 0.15)
     rule_bonus: float = 0.35
     veto: float = 0.005
     readd: float = 0.9
@@ -230,7 +233,7 @@ def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
         emotion_b=eb,
         kind_w=kw,
         kind_b=kb,
-        thresholds=np.full(len(SIGNAL_KINDS), s.threshold),
+        thresholds=_thresholds(s),
         max_n=s.max_n,
         rule_weight=s.rule_weight,
         rule_bonus=s.rule_bonus,
@@ -271,11 +274,19 @@ def cross_validate(
     return out
 
 
+def _thresholds(s: Settings) -> np.ndarray:
+    """The per-kind thresholds of ``s`` (SIGNAL_KINDS order)."""
+    if s.kind_thresholds:
+        return np.array(s.kind_thresholds, dtype=float)
+    return np.full(len(SIGNAL_KINDS), s.threshold)
+
+
 def with_decision(model: Model, s: Settings) -> Model:
-    """``model`` with the decision settings of ``s`` (threshold, bonus, veto, re-adding)."""
+    """``model`` with the decision settings of ``s`` (thresholds, bonus, veto, re-adding)."""
+    assert model.kinds == SIGNAL_KINDS
     return replace(
         model,
-        thresholds=np.full(len(model.kinds), s.threshold),
+        thresholds=_thresholds(s),
         rule_bonus=s.rule_bonus,
         veto=s.veto,
         readd=s.readd,
@@ -333,7 +344,7 @@ for line in sys.stdin:
     d = json.loads(line)
     m._state["model"] = replace(
         base,
-        thresholds=np.full(len(base.kinds), d["threshold"]),
+        thresholds=np.array(d["thresholds"], dtype=float),
         rule_bonus=d["rule_bonus"],
         veto=d["veto"],
         readd=d["readd"],
@@ -365,7 +376,7 @@ class UnitTests:
 
     def _failures(self, s: Settings, tests: list[str]) -> list[str]:
         line = {
-            "threshold": s.threshold,
+            "thresholds": _thresholds(s).tolist(),
             "rule_bonus": s.rule_bonus,
             "veto": s.veto,
             "readd": s.readd,
@@ -395,6 +406,21 @@ class UnitTests:
 BONUSES = (0.35, 0.5, 0.7)
 
 
+def fold_models(
+    exs: Sequence[Example], groups: Sequence[str], cache: Path | None
+) -> tuple[dict[str, tuple], Model]:
+    """Each of ``groups`` left out (:func:`cross_validate`) and the model trained on every row.
+
+    ``cache``: a pickle of both, written on the first run and read on the next (delete it when
+    the rows or the rules change)."""
+    if cache and cache.exists():
+        return pickle.loads(cache.read_bytes())
+    folds, full = cross_validate(exs, SETTINGS, only=groups), train(exs)
+    if cache:
+        cache.write_bytes(pickle.dumps((folds, full)))
+    return folds, full
+
+
 def search(
     exs: Sequence[Example], groups: Sequence[str], cache: Path | None, top: int = 30
 ) -> None:
@@ -405,14 +431,8 @@ def search(
     every group (tier 1), else >= 0.82 on the groups' mean and >= 0.75 on each (tier 2), under
     which every unit test passes with the model trained on every row; ties by mean precision.
 
-    ``cache``: a pickle of the fold models and the full model, written on the first run and
-    read on the next (delete it when the rows or the rules change)."""
-    if cache and cache.exists():
-        folds, full = pickle.loads(cache.read_bytes())
-    else:
-        folds, full = cross_validate(exs, SETTINGS, only=groups), train(exs)
-        if cache:
-            cache.write_bytes(pickle.dumps((folds, full)))
+    ``cache``: see :func:`fold_models`."""
+    folds, full = fold_models(exs, groups, cache)
     subsets = [
         tuple(r for i, r in enumerate(CANCEL_REASONS) if mask >> i & 1)
         for mask in range(1 << len(CANCEL_REASONS))
@@ -469,6 +489,88 @@ def search(
             tests.close()
 
 
+KIND_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3)
+# (veto, re-add bar, re-add reasons) tried with every combination of per-kind thresholds
+KIND_DECISIONS = (
+    (0.0, 2.0, ()),
+    (0.005, 2.0, ()),
+    (0.0, 0.9, ("negated", "policy", "spectator", "event", "withdrawn", "innocent")),
+    (0.005, 0.9, ("negated", "policy", "spectator", "event", "withdrawn", "innocent")),
+    (0.0, 0.98, ("filter", "negated", "policy", "spectator", "withdrawn", "innocent")),
+    (0.005, 0.98, ("filter", "negated", "policy", "spectator", "withdrawn", "innocent")),
+)
+
+
+def kind_counts(folds: dict[str, tuple], s: Settings) -> np.ndarray:
+    """Per fold and kind, (true, predicted, gold) counts of the hybrid's signals under ``s``
+    (with ``s.threshold`` for every kind): shape (folds, kinds, 3). A kind's decision reads
+    only its own threshold, so a per-kind setting's counts are picked from these."""
+    out = np.zeros((len(folds), len(SIGNAL_KINDS), 3))
+    for i, (test, model, probs) in enumerate(folds.values()):
+        m = with_decision(model, s)
+        for e, p in zip(test, probs, strict=True):
+            got = hybrid(m, e, p)[1]
+            for j, k in enumerate(SIGNAL_KINDS):
+                out[i, j] += (k in got and k in e.kinds, k in got, k in e.kinds)
+    return out
+
+
+def search_kinds(folds: dict[str, tuple], full: Model, top: int = 30) -> None:
+    """The ninth pass's rule (``app/domain/emotion_data/README.md``): a threshold per kind
+    from :data:`KIND_THRESHOLDS` under each of :data:`KIND_DECISIONS`, by mean fold recall
+    among those with precision >= 0.8 on every fold (tier 1), else >= 0.82 on the mean and
+    >= 0.75 on each (tier 2), under which every analyser unit test passes with ``full``."""
+    n = len(KIND_THRESHOLDS)
+    combos = np.array(list(itertools.product(range(n), repeat=len(SIGNAL_KINDS))))
+    grid = []
+    for veto, readd, reasons in KIND_DECISIONS:
+        base = replace(SETTINGS, veto=veto, readd=readd, readd_reasons=reasons)
+        # counts[t] has shape (folds, kinds, 3)
+        counts = np.stack([kind_counts(folds, replace(base, threshold=t)) for t in KIND_THRESHOLDS])
+        kinds = np.arange(len(SIGNAL_KINDS))
+        # (combos, folds, 3): each combo's kinds summed
+        summed = counts[combos, :, kinds, :].sum(axis=1)
+        tp, pred, gold = summed[..., 0], summed[..., 1], summed[..., 2]
+        recall = tp / np.maximum(gold, 1)
+        precision = np.where(pred > 0, tp / np.maximum(pred, 1), 1.0)
+        for c, rec, prec in zip(combos, recall, precision, strict=True):
+            t = tuple(KIND_THRESHOLDS[i] for i in c)
+            grid.append(
+                (float(rec.mean()), float(prec.mean()), replace(base, kind_thresholds=t), rec, prec)
+            )
+    grid.sort(key=lambda r: (-r[0], -r[1]))
+
+    def line(r) -> str:
+        rec, prec, s, recs, precs = r
+        cells = " | ".join(f"{a:.3f} {b:.3f}" for a, b in zip(recs, precs, strict=True))
+        ts = ",".join(f"{k}={t}" for k, t in zip(SIGNAL_KINDS, s.kind_thresholds, strict=True))
+        reasons = ",".join(s.readd_reasons) or "-"
+        head = f"{ts} veto={s.veto} readd={s.readd} reasons={reasons}"
+        return f"{head} :: {cells} :: mean {rec:.3f} {prec:.3f}"
+
+    print(f"per fold ({', '.join(folds)}): recall precision; mean recall, precision")
+    tiers = (
+        ("tier 1", lambda r: r[4].min() >= 0.8),
+        ("tier 2", lambda r: r[1] >= 0.82 and r[4].min() >= 0.75),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        tests = UnitTests(full, Path(tmp))
+        try:
+            for name, ok in tiers:
+                results = [r for r in grid if ok(r)]
+                print(f"{name}: {len(results)} settings qualify on precision; the best:")
+                for r in results[:top]:
+                    print(line(r), flush=True)
+                for rank, r in enumerate(results, 1):
+                    if tests.passes(r[2]):
+                        print(f"PICK {name} (rank {rank} of {len(results)}): {line(r)}")
+                        return
+                print(f"{name}: no setting passes every unit test")
+            print("no pick: the previous model and settings stay (tier 3)")
+        finally:
+            tests.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the model, or print the cross-validation (``--cv``, ``--search``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -480,13 +582,18 @@ def main(argv: list[str] | None = None) -> int:
         help="decision settings by leaving each BATCH out (repeat), checked on the unit tests",
     )
     parser.add_argument("--cache", type=Path, help="--search: fold models' pickle")
+    parser.add_argument(
+        "--per-kind", action="store_true", help="--search: a threshold per kind (ninth pass)"
+    )
     parser.add_argument("--exclude", action="append", default=[], help="batch to leave out")
     args = parser.parse_args(argv)
     if args.cv or args.search:
         # the held-out batch is dropped before anything reads it
         rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in HELD_OUT]
         exs = examples(rows)
-        if args.search:
+        if args.search and args.per_kind:
+            search_kinds(*fold_models(exs, args.search, args.cache))
+        elif args.search:
             search(exs, args.search, args.cache)
         else:
             print("Leave one batch out, today's rules (seen every batch):")
