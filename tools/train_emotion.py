@@ -449,7 +449,9 @@ def search(
     with tempfile.TemporaryDirectory() as tmp:
         tests = UnitTests(full, Path(tmp))
         try:
-            plain = replace(SETTINGS, threshold=0.25, veto=0.0, readd=2.0, readd_reasons=())
+            # one threshold for every kind (the eighth pass's grid)
+            uniform = replace(SETTINGS, kind_thresholds=())
+            plain = replace(uniform, threshold=0.25, veto=0.0, readd=2.0, readd_reasons=())
             bonus = next((b for b in BONUSES if tests.passes(replace(plain, rule_bonus=b))), None)
             if bonus is None:
                 print(f"no emotion bonus of {BONUSES} passes every unit test")
@@ -460,7 +462,7 @@ def search(
                 for readd in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 2.0):
                     for rs in subsets if readd <= 1 else [()]:
                         s = replace(
-                            SETTINGS,
+                            uniform,
                             rule_bonus=bonus,
                             threshold=t,
                             veto=veto,
@@ -505,6 +507,7 @@ def kind_counts(folds: dict[str, tuple], s: Settings) -> np.ndarray:
     """Per fold and kind, (true, predicted, gold) counts of the hybrid's signals under ``s``
     (with ``s.threshold`` for every kind): shape (folds, kinds, 3). A kind's decision reads
     only its own threshold, so a per-kind setting's counts are picked from these."""
+    s = replace(s, kind_thresholds=())  # ``s.threshold`` for every kind, whatever the default
     out = np.zeros((len(folds), len(SIGNAL_KINDS), 3))
     for i, (test, model, probs) in enumerate(folds.values()):
         m = with_decision(model, s)
