@@ -5,9 +5,10 @@ Run: ``.venv/bin/python -m tools.train_emotion`` writes the weights from every r
 except the held-out batches (:data:`HELD_OUT`), those the shipped model was not trained on
 (:data:`NOT_IN_SHIPPED`) and those named with ``--exclude``; ``--cv``
 instead prints the leave-one-batch-out table (rules alone vs the hybrid on each left-out batch,
-the first 410 rows counting as one batch and each corpus file as one); ``--search fresh5
---search fresh6 ...`` prints the decision settings (threshold, re-adding and its reasons) by mean
-recall over those batches' folds, with the pick of the sixth pass's rule (see
+the first 410 rows counting as one batch and each corpus file as one); ``--search fresh7
+--search fresh8 ...`` prints the decision settings (one threshold for every kind, veto,
+re-adding and its reasons) by mean recall over those batches' folds, with the pick of the
+eighth pass's rule, and with ``--per-kind`` a threshold per kind by the ninth pass's rule (see
 ``app/domain/emotion_data/README.md``).
 
 The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh14): its rows
