@@ -61,8 +61,10 @@ def _security_headers(request: Request) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in pairs}
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
-    headers = _security_headers(request)
+def _error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    headers = {**(headers or {}), **_security_headers(request)}
     if _wants_html(request):
         return Template(
             template_name="error.html",
@@ -90,7 +92,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         )
     else:
         message = str(exc.detail)
-    return _error_page(request, status, message)
+    # the router's 405 names the allowed methods (Allow)
+    return _error_page(request, status, message, exc.headers)
 
 
 def database_down_handler(request: Request, exc: Exception) -> Response:

@@ -535,7 +535,7 @@ def search_kinds(folds: dict[str, tuple], full: Model, top: int = 30) -> None:
         # (combos, folds, 3): each combo's kinds summed
         summed = counts[combos, :, kinds, :].sum(axis=1)
         tp, pred, gold = summed[..., 0], summed[..., 1], summed[..., 2]
-        recall = tp / np.maximum(gold, 1)
+        recall = np.where(gold > 0, tp / np.maximum(gold, 1), 1.0)  # as signal_scores
         precision = np.where(pred > 0, tp / np.maximum(pred, 1), 1.0)
         for c, rec, prec in zip(combos, recall, precision, strict=True):
             t = tuple(KIND_THRESHOLDS[i] for i in c)

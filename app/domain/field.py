@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.domain.forms import N_
+from app.domain.warnings import NEGATIVE
 
 VISIT_KINDS = {
     "door": N_("Door-to-door visit"),
@@ -154,16 +155,22 @@ def can_review(*, is_author: bool, review_state: str) -> bool:
 MOOD_CHECK_INTENSITY = 0.8
 
 
-def mood_disagrees(mood: str | None, analysis: Mapping[str, Any] | None) -> bool:
+def mood_disagrees(
+    mood: str | None, analysis: Mapping[str, Any] | None, edited_at: datetime | None = None
+) -> bool:
     """Whether the analysis of a visit's summary contradicts the calm mood its worker logged:
     the text carries an extreme-risk signal or a very strong negative emotion. A reviewer then
-    asks the worker."""
+    asks the worker. An analysis older than the record's last edit (``edited_at``) says
+    nothing until the worker analyses the edited text again."""
     if not analysis or mood != "calm":
+        return False
+    analysed_at = analysis.get("analysed_at")
+    if edited_at is not None and analysed_at is not None and analysed_at < edited_at:
         return False
     if analysis.get("signals"):
         return True
     strong = float(analysis.get("intensity") or 0.0) >= MOOD_CHECK_INTENSITY
-    return strong and analysis.get("emotion") in ("anger", "anxiety", "sadness")
+    return strong and analysis.get("emotion") in NEGATIVE
 
 
 def next_outcomes(current: str) -> tuple[str, ...]:

@@ -126,7 +126,8 @@ async def detail_page(
         table=table,
         tasks=await field.record_tasks(table, record_id),
         analysis=analysis,
-        mood_disagrees=table == "visit" and rules.mood_disagrees(record.get("mood"), analysis),
+        mood_disagrees=table == "visit"
+        and rules.mood_disagrees(record.get("mood"), analysis, record.get("updated_at")),
         can_edit=rules.can_edit(
             is_author=record["author"] == user.id,
             created_at=record["created_at"],

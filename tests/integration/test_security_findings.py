@@ -108,3 +108,9 @@ async def test_a_routes_own_404_carries_each_security_header_once(as_user):
     response = await s.get(f"/visits/{HUGE}")
     assert response.status_code == 404
     assert len(response.headers.get_list("content-security-policy")) == 1
+
+
+async def test_a_wrong_method_keeps_its_allow_header(client):
+    response = await client.post("/healthz")
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]

@@ -352,13 +352,24 @@ def test_eighth_pass_families_fire_in_the_rules(text, kind):
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("他不听话，我气得想揍他，被老伴拦住了，我不会动手的。", "harm_others"),
+        # each names what a family looks for, in innocent use
+        ("他抄起瓶子喝了一大口水。", "harm_others"),
+        ("吃饭时他抄起叉子就吃。", "harm_others"),
+        ("见了他就动手打招呼，这孩子真有礼貌。", "harm_others"),
+        ("下雨了，他开车最好小心点。", "harm_others"),
+        ("妈妈对我说，他晚上出门最好小心点。", "harm_others"),
         ("天冷路滑，你爸出门最好小心点。", "harm_others"),
-        ("市长热线的接线员态度挺好，帮我查了办理进度。", "escalate"),
+        ("把重的箱子放到最上面。", "escalate"),
+        ("怕孩子爬到上面摔下来，我把柜子锁了。", "escalate"),
+        ("钥匙我放到上面找不到了。", "escalate"),
         ("孩子考上了省城的大学，想去省城电视台实习。", "escalate"),
+        ("我们上楼顶收衣服。", "gathering"),
+        ("我们一起上楼顶放风筝。", "gathering"),
         ("工人们系好安全带上塔吊检修。", "gathering"),
+        ("医院组织了病友交流会。", "gathering"),
         ("社区请记者来采访了老党员的事迹。", "media"),
-        ("求扩散：寻人，八十岁老人走失，穿蓝色棉袄。", "media"),
+        ("爷爷每天七点就等着看新闻联播。", "media"),
+        ("大家都等着看春晚直播。", "media"),
     ],
 )
 def test_eighth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):

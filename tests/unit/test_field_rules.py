@@ -210,3 +210,10 @@ def test_edit_refusal_says_why_a_record_is_read_only(is_author, age_hours, state
 )
 def test_mood_disagrees_with_the_analysis(mood, analysis, disagrees):
     assert rules.mood_disagrees(mood, analysis) is disagrees
+
+
+def test_an_analysis_older_than_the_last_edit_is_no_reason_to_check_the_mood():
+    analysed = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    analysis = {"emotion": "anger", "intensity": 0.9, "signals": [], "analysed_at": analysed}
+    assert rules.mood_disagrees("calm", analysis, analysed - timedelta(minutes=5))
+    assert not rules.mood_disagrees("calm", analysis, analysed + timedelta(minutes=5))
