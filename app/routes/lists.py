@@ -11,7 +11,7 @@ from litestar.params import Body
 
 from app import db
 from app.domain.forms import LOCAL_TZ, N_, Form
-from app.services import audit, org
+from app.services import audit, field, org
 from app.services import cases as svc
 from app.web import page, require_user, see_other
 
@@ -134,7 +134,7 @@ async def lists_page(request: Request) -> Response:
 async def _lists_page(request: Request, status: int = 200, **context: Any) -> Response:
     user = require_user(request)
     form = Form(request.query_params)
-    today = date.today()
+    today = field.today()  # Beijing's date, not the server's
     start = form.day("from") or today.replace(day=1)
     end = form.day("to") or today
     data = await three_lists(user, start, end)

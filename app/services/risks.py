@@ -7,13 +7,12 @@ list (:func:`open_risks`).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from app import db
 from app.domain.forms import N_, Form
 from app.domain.roles import Scope
-from app.services import audit, org
+from app.services import audit, field, org
 
 if ("risk", "unit_path") not in org.PATH_COPIES:
     org.PATH_COPIES.append(("risk", "unit_path"))
@@ -189,7 +188,7 @@ async def search(
             args.append(unit["path"] + "%")
     if overdue:
         sql += " AND r.status <> 'closed' AND r.deadline < {}"
-        args.append(date.today())
+        args.append(field.today())  # Beijing's date, not the server's
     sql += (
         " ORDER BY (r.status = 'closed'),"
         " array_position(ARRAY['major','high','medium','low']::text[], r.level::text),"

@@ -319,3 +319,15 @@ async def test_dispatch_to_a_street_office_its_leaders_see_and_act(as_user, sql,
         ' WHERE n."case" = $1', cid)
     assert "street" in {r["username"] for r in told}
     assert "desk" not in {r["username"] for r in told}
+
+
+async def test_the_lists_default_to_this_month_in_beijing(as_user, monkeypatch):
+    from datetime import UTC, datetime
+
+    from app.services import field
+
+    # 17:00 UTC on 31 March is 01:00 on 1 April in Beijing
+    monkeypatch.setattr(field, "now", lambda: datetime(2031, 3, 31, 17, 0, tzinfo=UTC))
+    page = (await (await as_user("leader")).get("/lists")).text
+    assert 'name="from" type="date" value="2031-04-01"' in page
+    assert 'name="to" type="date" value="2031-04-01"' in page

@@ -19,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from app.embedded import EmbeddedRedis
+from app.services.field import today as beijing_today
 from tests.support import DEMO_PASSWORD, ROOT, new_uuid, run_worker_burst
 
 RETRY_ZH = "请一分钟后重试"  # "please retry in a minute"
@@ -104,7 +105,7 @@ async def post_visit(c: httpx.AsyncClient, uuid: str, summary: str) -> httpx.Res
             "client_uuid": uuid,
             "address": "演练路1号",
             "summary": summary,
-            "follow_up_due": str(date.today() + timedelta(days=3)),
+            "follow_up_due": str(beijing_today() + timedelta(days=3)),
         },
         headers={"x-csrftoken": c.cookies.get("csrftoken", "")},
     )

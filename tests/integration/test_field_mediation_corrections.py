@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from app.services.field import today as beijing_today
 from tests.integration.test_field_work import mediation_form
 
 
@@ -75,7 +76,7 @@ async def test_author_corrects_a_mediation_within_24_hours_audited_and_marked(as
 
 async def test_after_a_send_back_the_author_corrects_a_closed_agreement(as_user, sql):
     s = await as_user("community")
-    signed = date.today()
+    signed = beijing_today()
     mediation_id, data = await _open(
         s,
         outcome="agreed_written",

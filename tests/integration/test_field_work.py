@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
 
+from app.services.field import today as beijing_today
 from tests.support import new_uuid
 
 
@@ -45,7 +46,7 @@ async def test_call_about_a_visit_closes_its_follow_up_task(as_user, sql):
             "client_uuid": new_uuid(),
             "address": "回访路1号",
             "summary": "需回访",
-            "follow_up_due": str(date.today()),
+            "follow_up_due": str(beijing_today()),
         },
     )
     visit_id = visit.json()["id"]
@@ -175,7 +176,7 @@ async def test_mediation_runs_from_application_to_printed_agreement_and_tasks(as
         f"/mediations/{mediation_id}/outcome", {**data, "outcome": "agreed_written"}
     )
     assert incomplete.status_code == 422 and "此调解结果需要填写此项" in incomplete.text
-    signed = date.today()
+    signed = beijing_today()
     done = await s.post_form(
         f"/mediations/{mediation_id}/outcome",
         {

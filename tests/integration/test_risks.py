@@ -147,3 +147,17 @@ async def test_open_risks_is_the_variables_list_in_scope(as_user, sql, servers):
     assert ds_ids == [r["id"] for r in expected]
     assert closed not in ds_ids
     assert not set(ds_ids) & set(eval(dz))  # noqa: S307
+
+
+async def test_overdue_means_past_its_deadline_in_beijing(as_user, sql, monkeypatch):
+    from datetime import UTC, datetime
+
+    from app.services import field
+
+    # 17:00 UTC on 4 March is 01:00 on 5 March in Beijing
+    monkeypatch.setattr(field, "now", lambda: datetime(2031, 3, 4, 17, 0, tzinfo=UTC))
+    grid = await as_user("grid")
+    await _new(grid, sql, title="昨日到期的隐患", deadline="2031-03-04")
+    await _new(grid, sql, title="今日到期的隐患", deadline="2031-03-05")
+    listing = (await grid.get("/risks?overdue=1")).text
+    assert "昨日到期的隐患" in listing and "今日到期的隐患" not in listing

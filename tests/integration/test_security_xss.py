@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 
+from app.services.field import today as beijing_today
 from tests.support import new_uuid
 
 PAYLOADS = [
@@ -125,7 +126,7 @@ async def test_visits_form_and_api(as_user, sql):
                 "topics": ["dispute"],
                 "summary": tagged(i, "summary"),
                 "mood": "calm",
-                "follow_up_due": str(date.today() + timedelta(days=3)),
+                "follow_up_due": str(beijing_today() + timedelta(days=3)),
             },
         )
         assert response.status_code == 303, response.text[:400]
@@ -206,7 +207,7 @@ MEDIATION_TEXT = (
 async def test_mediations_form_api_sittings_and_agreement(as_user):
     s = await as_user("community")
     ids = []
-    signed = date.today()
+    signed = beijing_today()
     for i, _ in enumerate(PAYLOADS):
         data = {
             "client_uuid": new_uuid(),
@@ -333,7 +334,7 @@ async def test_risks_form(as_user):
                 "description": tagged(i, "description"),
                 "measures": tagged(i, "measures"),
                 "owner": tagged(i, "owner"),
-                "deadline": str(date.today() + timedelta(days=7)),
+                "deadline": str(beijing_today() + timedelta(days=7)),
             },
         )
         assert response.status_code == 303, response.text[:600]
