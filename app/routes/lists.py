@@ -87,8 +87,8 @@ async def three_lists(user, start: date, end: date) -> dict:
         f" FROM petition_case c WHERE {where} AND c.received_at >= {{}}"
         " AND c.received_at < {} ORDER BY c.received_at DESC",
         *args,
-        start,
-        end + timedelta(days=1),
+        _end_of(start - timedelta(days=1)),  # Beijing's midnights, not the database's
+        _end_of(end),
     )
     baseline = await db.fetchrow("SELECT * FROM list_baseline ORDER BY id DESC LIMIT 1")
     backlog = []

@@ -321,13 +321,24 @@ async def test_dispatch_to_a_street_office_its_leaders_see_and_act(as_user, sql,
     assert "desk" not in {r["username"] for r in told}
 
 
-async def test_the_lists_default_to_this_month_in_beijing(as_user, monkeypatch):
+async def test_the_lists_count_days_and_months_in_beijing(as_user, sql, monkeypatch):
     from datetime import UTC, datetime
 
     from app.services import field
 
-    # 17:00 UTC on 31 March is 01:00 on 1 April in Beijing
+    desk = await as_user("desk")
+    inside = await register(desk, sql, content="北京时间4月1日零点半登记")
+    before = await register(desk, sql, content="北京时间3月31日23点半登记")
+    # 16:30 UTC on 31 March is 00:30 on 1 April in Beijing; 15:30 UTC is 23:30 on 31 March
+    for case, moment in ((inside, "2031-03-31 16:30+00"), (before, "2031-03-31 15:30+00")):
+        await sql.execute(
+            "UPDATE petition_case SET received_at = $1::text::timestamptz WHERE id = $2",
+            moment,
+            case["id"],
+        )
+    # 17:00 UTC on 31 March is 01:00 on 1 April in Beijing: the default range is 1 April
     monkeypatch.setattr(field, "now", lambda: datetime(2031, 3, 31, 17, 0, tzinfo=UTC))
     page = (await (await as_user("leader")).get("/lists")).text
     assert 'name="from" type="date" value="2031-04-01"' in page
     assert 'name="to" type="date" value="2031-04-01"' in page
+    assert f">{inside['number']}<" in page and f">{before['number']}<" not in page
