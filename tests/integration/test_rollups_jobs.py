@@ -197,7 +197,9 @@ async def test_worker_killed_mid_job_numbers_correct_after_restart(sql, servers)
     await sql.execute(
         "INSERT INTO rollup_dirty (unit_path, day, marked_at)"
         " SELECT u.path, g.day::date, now() FROM unit u,"
-        " generate_series(current_date - 200, current_date, interval '1 day') g(day)"
+        # Beijing's today (the database's current_date is a day behind from 16:00 UTC)
+        " (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS local_today) t,"
+        " generate_series(t.local_today - 200, t.local_today, interval '1 day') g(day)"
         " ON CONFLICT DO NOTHING"
     )
     await sql.execute("UPDATE rollup_day SET visits = 0, calls = 0")  # stale numbers
