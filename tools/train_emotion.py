@@ -404,6 +404,29 @@ class UnitTests:
         self._proc.wait()
 
 
+def _pick(grid, fold_precision, tests: UnitTests, line, top: int, fallback: str) -> None:
+    """Print a pass's pick over ``grid`` (best first; ``r[1]`` a setting's mean precision over
+    the folds, ``fold_precision(r)`` its precision on each, ``r[2]`` its settings): tier 1, the
+    first setting with precision >= 0.8 on every fold under which every analyser unit test
+    passes; else tier 2, the same with >= 0.82 on the mean and >= 0.75 on each; else
+    ``fallback``."""
+    tiers = (
+        ("tier 1", lambda r: min(fold_precision(r)) >= 0.8),
+        ("tier 2", lambda r: r[1] >= 0.82 and min(fold_precision(r)) >= 0.75),
+    )
+    for name, ok in tiers:
+        results = [r for r in grid if ok(r)]
+        print(f"{name}: {len(results)} settings qualify on precision; the best:")
+        for r in results[:top]:
+            print(line(r), flush=True)
+        for rank, r in enumerate(results, 1):
+            if tests.passes(r[2]):
+                print(f"PICK {name} (rank {rank} of {len(results)}): {line(r)}")
+                return
+        print(f"{name}: no setting passes every unit test")
+    print(fallback)
+
+
 BONUSES = (0.35, 0.5, 0.7)
 
 
@@ -473,21 +496,14 @@ def search(
                         hyb = [v[1] for v in combine(folds, s).values()]
                         grid.append((*np.mean(hyb, axis=0)[1:3], s, hyb))
             grid.sort(key=lambda r: (-r[0], -r[1]))
-            tiers = (
-                ("tier 1", lambda r: min(h[2] for h in r[3]) >= 0.8),
-                ("tier 2", lambda r: r[1] >= 0.82 and min(h[2] for h in r[3]) >= 0.75),
+            _pick(
+                grid,
+                lambda r: [h[2] for h in r[3]],
+                tests,
+                lambda r: line(*r),
+                top,
+                "no pick: the rules ship with the previous model (tier 3)",
             )
-            for name, ok in tiers:
-                results = [r for r in grid if ok(r)]
-                print(f"{name}: {len(results)} settings qualify on precision; the best:")
-                for r in results[:top]:
-                    print(line(*r), flush=True)
-                for rank, r in enumerate(results, 1):
-                    if tests.passes(r[2]):
-                        print(f"PICK {name} (rank {rank} of {len(results)}): {line(*r)}")
-                        return
-                print(f"{name}: no setting passes every unit test")
-            print("no pick: the rules ship with the previous model (tier 3)")
         finally:
             tests.close()
 
@@ -553,24 +569,17 @@ def search_kinds(folds: dict[str, tuple], full: Model, top: int = 30) -> None:
         return f"{head} :: {cells} :: mean {rec:.3f} {prec:.3f}"
 
     print(f"per fold ({', '.join(folds)}): recall precision; mean recall, precision")
-    tiers = (
-        ("tier 1", lambda r: r[4].min() >= 0.8),
-        ("tier 2", lambda r: r[1] >= 0.82 and r[4].min() >= 0.75),
-    )
     with tempfile.TemporaryDirectory() as tmp:
         tests = UnitTests(full, Path(tmp))
         try:
-            for name, ok in tiers:
-                results = [r for r in grid if ok(r)]
-                print(f"{name}: {len(results)} settings qualify on precision; the best:")
-                for r in results[:top]:
-                    print(line(r), flush=True)
-                for rank, r in enumerate(results, 1):
-                    if tests.passes(r[2]):
-                        print(f"PICK {name} (rank {rank} of {len(results)}): {line(r)}")
-                        return
-                print(f"{name}: no setting passes every unit test")
-            print("no pick: the previous model and settings stay (tier 3)")
+            _pick(
+                grid,
+                lambda r: r[4].tolist(),
+                tests,
+                line,
+                top,
+                "no pick: the previous model and settings stay (tier 3)",
+            )
         finally:
             tests.close()
 
