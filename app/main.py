@@ -28,7 +28,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import db, i18n
-from app.middleware import HSTS, SECURITY_HEADERS, RequestMiddleware, csrf_config
+from app.middleware import RequestMiddleware, csrf_config, security_headers
 from app.routes import ROUTE_HANDLERS
 from app.services import jobs
 from app.settings import ROOT, Settings
@@ -57,7 +57,7 @@ def _security_headers(request: Request) -> dict[str, str]:
     """The security headers, for error pages Litestar answers before any route (and so before
     the request middleware): an unknown path's 404, a known path's 405. Inside the middleware
     they are already present, and it adds none twice."""
-    pairs = SECURITY_HEADERS + ((HSTS,) if request.app.state.settings.https else ())
+    pairs = security_headers(request.app.state.settings)
     return {k.decode(): v.decode() for k, v in pairs}
 
 

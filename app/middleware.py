@@ -65,6 +65,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
+
+def security_headers(settings: Settings) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every answer carries (HSTS when served over https)."""
+    return SECURITY_HEADERS + ((HSTS,) if settings.https else ())
+
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = b"x-csrftoken"
 CSRF_FIELD = "_csrf_token"
@@ -215,7 +220,7 @@ class RequestMiddleware:
 
     def _setup(self, settings: Settings) -> None:
         self._settings = settings
-        self._extra_headers = SECURITY_HEADERS + ((HSTS,) if settings.https else ())
+        self._extra_headers = security_headers(settings)
         self._csrf = csrf_config(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,8 +22,13 @@ PUBLICITY = {"scope": "unit", "cap": "cases.publicity"}
 RESOLVING_KINDS = ("opinion", "divert", "tell_where_to_go", "close")
 
 
+def _start_of(day: date) -> datetime:
+    """Beijing's midnight at the start of ``day`` (not the database session's)."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
+
+
 def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=LOCAL_TZ)
+    return _start_of(day + timedelta(days=1))
 
 
 #: Matters open at the end of a day: received by then, no resolving event by then.
@@ -87,7 +92,7 @@ async def three_lists(user, start: date, end: date) -> dict:
         f" FROM petition_case c WHERE {where} AND c.received_at >= {{}}"
         " AND c.received_at < {} ORDER BY c.received_at DESC",
         *args,
-        _end_of(start - timedelta(days=1)),  # Beijing's midnights, not the database's
+        _start_of(start),
         _end_of(end),
     )
     baseline = await db.fetchrow("SELECT * FROM list_baseline ORDER BY id DESC LIMIT 1")
