@@ -11,7 +11,7 @@ re-adding and its reasons) by mean recall over those batches' folds, with the pi
 eighth pass's rule, and with ``--per-kind`` a threshold per kind by the ninth pass's rule (see
 ``app/domain/emotion_data/README.md``).
 
-The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh14): its rows
+The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh14, fresh15): their rows
 are dropped as the file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, sparse
 
+from app.domain import emotion_encoder
 from app.domain.emotion import EMOTIONS, SIGNAL_KINDS, Analysis, Signal, rule_view
 from app.domain.emotion_model import (
     CANCEL_REASONS,
@@ -46,7 +47,7 @@ from app.domain.emotion_model import (
 )
 from bench.emotion_eval import load, load_corpus, macro_f1, signal_scores
 
-HELD_OUT = frozenset({"fresh14"})
+HELD_OUT = frozenset({"fresh14", "fresh15"})
 # Rows the shipped model was not trained on besides the held-out batch (none since the eighth
 # pass: its model is trained on every other row).
 NOT_IN_SHIPPED: frozenset[str] = frozenset()
@@ -81,9 +82,34 @@ class Settings:
         "withdrawn",
         "innocent",
     )
+    # the encoder head (tenth pass): its L2 penalty and its share of a kind's probability
+    enc_l2: float = 10.0
+    enc_mix: float = 0.0
 
 
 SETTINGS = Settings()
+# the embedding cache (texts -> e5 vectors; embedding every row takes about twelve minutes)
+EMBEDDINGS_CACHE = Path(".cache/emotion_embeddings.npz")
+
+
+def embeddings(
+    texts: Sequence[str], cache: Path | None = EMBEDDINGS_CACHE
+) -> dict[str, np.ndarray]:
+    """Each distinct text's embedding (:mod:`app.domain.emotion_encoder`), read from ``cache``
+    where it holds them; new ones are computed and the cache rewritten."""
+    known: dict[str, np.ndarray] = {}
+    if cache and cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            known = dict(zip(z["texts"].tolist(), z["vectors"], strict=True))
+    todo = sorted({t for t in texts if t not in known})
+    for i in range(0, len(todo), 64):
+        chunk = todo[i : i + 64]
+        known.update(zip(chunk, emotion_encoder.embed(chunk), strict=True))
+    if todo and cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        names = sorted(known)
+        np.savez(cache, texts=np.array(names), vectors=np.stack([known[t] for t in names]))
+    return {t: known[t] for t in texts}
 
 
 @dataclass(frozen=True)
@@ -97,10 +123,13 @@ class Example:
     rules: Analysis
     view: object
     words: list[str]
+    embedding: np.ndarray | None = None
 
 
-def examples(rows: Sequence[dict], view_fn=rule_view) -> list[Example]:
-    """Run the rules (``view_fn``, by default today's) on every row."""
+def examples(rows: Sequence[dict], view_fn=rule_view, embed: bool = True) -> list[Example]:
+    """Run the rules (``view_fn``, by default today's) on every row, and the encoder (unless
+    ``embed`` is false)."""
+    vectors = embeddings([r["text"] for r in rows]) if embed else {}
     out = []
     for r in rows:
         rules, view, words = view_fn(r["text"])
@@ -113,6 +142,7 @@ def examples(rows: Sequence[dict], view_fn=rule_view) -> list[Example]:
                 rules,
                 view,
                 words,
+                vectors.get(r["text"]),
             )
         )
     return out
@@ -211,9 +241,20 @@ def _matrix(feats: list[dict[str, float]], vocabulary: dict[str, int]) -> sparse
     return sparse.csr_matrix((vals, (rows, cols)), shape=(len(feats), len(vocabulary)))
 
 
+def fit_encoder(train_set: Sequence[Example], l2: float) -> dict[str, np.ndarray]:
+    """The encoder head: the embeddings standardised over ``train_set`` and one L2-penalised
+    logistic regression per signal kind over them (as :class:`Model` fields)."""
+    x = np.stack([ex.embedding for ex in train_set]).astype(np.float64)
+    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    yk = np.array([[k in ex.kinds for k in SIGNAL_KINDS] for ex in train_set], dtype=float)
+    w, b = _fit(_sigmoid_loss, (x - mean) / scale, yk, l2, len(SIGNAL_KINDS))
+    return {"enc_mean": mean, "enc_scale": scale, "enc_kind_w": w, "enc_kind_b": b}
+
+
 def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
-    """Fit both models on ``train_set``; features seen in fewer than ``min_df`` rows are
-    dropped (rule outputs are always kept)."""
+    """Fit both models on ``train_set``, and the encoder head when every row has its
+    embedding; features seen in fewer than ``min_df`` rows are dropped (rule outputs are
+    always kept)."""
     feats = [_features(ex, s) for ex in train_set]
     df: dict[str, int] = {}
     for f in feats:
@@ -241,13 +282,32 @@ def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
         veto=s.veto,
         readd=s.readd,
         readd_reasons=frozenset(s.readd_reasons),
+        enc_mix=s.enc_mix,
+        **(
+            fit_encoder(train_set, s.enc_l2)
+            if all(ex.embedding is not None for ex in train_set)
+            else {}
+        ),
     )
+
+
+def probabilities(model: Model, ex: Example) -> tuple[dict, dict, dict | None]:
+    """The model's (emotion, n-gram kind, encoder head kind) probabilities on an example
+    (the last ``None`` without an encoder head or embedding)."""
+    emo_p, kind_p = model.ngram_predict(ex.text, ex.words, ex.view)
+    enc_p = None
+    if model.enc_kind_w is not None and ex.embedding is not None:
+        enc_p = model.encoder_probs(ex.embedding)
+    return emo_p, kind_p, enc_p
 
 
 def hybrid(model: Model, ex: Example, probs: tuple | None = None) -> tuple[str, set[str]]:
     """The hybrid's emotion and signal kinds on an example (as the analyser combines them);
-    ``probs``: the model's (emotion, kind) probabilities if already computed."""
-    emo_p, kind_p = probs or model.predict(ex.text, ex.words, ex.view)
+    ``probs``: :func:`probabilities` if already computed."""
+    emo_p, kind_p, enc_p = probs or probabilities(model, ex)
+    if model.uses_encoder:
+        assert enc_p is not None, "the model mixes in the encoder: the example needs its embedding"
+        kind_p = model.mix(kind_p, enc_p)
     emotion, kept, added = model.decide(emo_p, kind_p, ex.view)
     return emotion, kept | set(added)
 
@@ -270,7 +330,7 @@ def cross_validate(
     for g in groups:
         test = [e for e in exs if e.group == g]
         model = train([e for e in exs if e.group != g], s)
-        probs = [model.predict(e.text, e.words, e.view) for e in test]
+        probs = [probabilities(model, e) for e in test]
         out[g] = (test, model, probs)
     return out
 
@@ -292,6 +352,7 @@ def with_decision(model: Model, s: Settings) -> Model:
         veto=s.veto,
         readd=s.readd,
         readd_reasons=frozenset(s.readd_reasons),
+        enc_mix=s.enc_mix,
     )
 
 
@@ -350,6 +411,7 @@ for line in sys.stdin:
         veto=d["veto"],
         readd=d["readd"],
         readd_reasons=frozenset(d["reasons"]),
+        enc_mix=d["enc_mix"],
     )
     failed = Failed()
     pytest.main(["-q", "-x", "-p", "no:cacheprovider", *d["tests"]], plugins=[failed])
@@ -382,6 +444,7 @@ class UnitTests:
             "veto": s.veto,
             "readd": s.readd,
             "reasons": list(s.readd_reasons),
+            "enc_mix": s.enc_mix,
             "tests": tests,
         }
         self._proc.stdin.write(json.dumps(line) + "\n")
@@ -535,16 +598,66 @@ def kind_counts(folds: dict[str, tuple], s: Settings) -> np.ndarray:
     return out
 
 
-def search_kinds(folds: dict[str, tuple], full: Model, top: int = 30) -> None:
+ENC_L2S = (1.0, 10.0, 100.0)
+ENC_MIXES = (0.0, 0.25, 0.5, 0.75)
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def pick_enc_l2(exs: Sequence[Example], groups: Sequence[str]) -> float:
+    """The tenth pass's encoder penalty: the one of :data:`ENC_L2S` whose encoder head has the
+    lowest mean log-loss (over rows and kinds) on the left-out ``groups``, each head fitted on
+    the other rows."""
+    best = None
+    for l2 in ENC_L2S:
+        losses = []
+        for g in groups:
+            head = fit_encoder([e for e in exs if e.group != g], l2)
+            test = [e for e in exs if e.group == g]
+            x = (np.stack([e.embedding for e in test]) - head["enc_mean"]) / head["enc_scale"]
+            p = 1.0 / (1.0 + np.exp(-(x @ head["enc_kind_w"] + head["enc_kind_b"])))
+            y = np.array([[k in e.kinds for k in SIGNAL_KINDS] for e in test], dtype=float)
+            losses.append(_log_loss(p, y))
+        mean = float(np.mean(losses))
+        print(
+            f"encoder l2={l2}: log-loss "
+            + " ".join(f"{v:.4f}" for v in losses)
+            + f" :: mean {mean:.4f}"
+        )
+        if best is None or mean < best[1]:
+            best = (l2, mean)
+    print(f"encoder l2 pick: {best[0]}")
+    return best[0]
+
+
+def with_encoder(
+    exs: Sequence[Example], folds: dict[str, tuple], full: Model, l2: float
+) -> tuple[dict[str, tuple], Model]:
+    """``folds`` and ``full`` with their encoder heads refitted at ``l2`` (each on the rows
+    its n-gram model was trained on) and the folds' probabilities recomputed."""
+    out = {}
+    for g, (test, model, _probs) in folds.items():
+        m = replace(model, **fit_encoder([e for e in exs if e.group != g], l2))
+        out[g] = (test, m, [probabilities(m, e) for e in test])
+    return out, replace(full, **fit_encoder(exs, l2))
+
+
+def search_kinds(
+    folds: dict[str, tuple], full: Model, top: int = 30, mixes: Sequence[float] = (0.0,)
+) -> None:
     """The ninth pass's rule (``app/domain/emotion_data/README.md``): a threshold per kind
-    from :data:`KIND_THRESHOLDS` under each of :data:`KIND_DECISIONS`, by mean fold recall
-    among those with precision >= 0.8 on every fold (tier 1), else >= 0.82 on the mean and
-    >= 0.75 on each (tier 2), under which every analyser unit test passes with ``full``."""
+    from :data:`KIND_THRESHOLDS` under each of :data:`KIND_DECISIONS` (and, in the tenth
+    pass, each encoder share of ``mixes``), by mean fold recall among those with precision
+    >= 0.8 on every fold (tier 1), else >= 0.82 on the mean and >= 0.75 on each (tier 2),
+    under which every analyser unit test passes with ``full``."""
     n = len(KIND_THRESHOLDS)
     combos = np.array(list(itertools.product(range(n), repeat=len(SIGNAL_KINDS))))
     grid = []
-    for veto, readd, reasons in KIND_DECISIONS:
-        base = replace(SETTINGS, veto=veto, readd=readd, readd_reasons=reasons)
+    for mix, (veto, readd, reasons) in itertools.product(mixes, KIND_DECISIONS):
+        base = replace(SETTINGS, veto=veto, readd=readd, readd_reasons=reasons, enc_mix=mix)
         # counts[t] has shape (folds, kinds, 3)
         counts = np.stack([kind_counts(folds, replace(base, threshold=t)) for t in KIND_THRESHOLDS])
         kinds = np.arange(len(SIGNAL_KINDS))
@@ -565,7 +678,7 @@ def search_kinds(folds: dict[str, tuple], full: Model, top: int = 30) -> None:
         cells = " | ".join(f"{a:.3f} {b:.3f}" for a, b in zip(recs, precs, strict=True))
         ts = ",".join(f"{k}={t}" for k, t in zip(SIGNAL_KINDS, s.kind_thresholds, strict=True))
         reasons = ",".join(s.readd_reasons) or "-"
-        head = f"{ts} veto={s.veto} readd={s.readd} reasons={reasons}"
+        head = f"mix={s.enc_mix} {ts} veto={s.veto} readd={s.readd} reasons={reasons}"
         return f"{head} :: {cells} :: mean {rec:.3f} {prec:.3f}"
 
     print(f"per fold ({', '.join(folds)}): recall precision; mean recall, precision")
@@ -598,13 +711,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-kind", action="store_true", help="--search: a threshold per kind (ninth pass)"
     )
+    parser.add_argument(
+        "--encoder",
+        action="store_true",
+        help="--search --per-kind: with the encoder head's penalty and share (tenth pass)",
+    )
     parser.add_argument("--exclude", action="append", default=[], help="batch to leave out")
     args = parser.parse_args(argv)
     if args.cv or args.search:
         # the held-out batch is dropped before anything reads it
         rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in HELD_OUT]
         exs = examples(rows)
-        if args.search and args.per_kind:
+        if args.search and args.per_kind and args.encoder:
+            folds, full = fold_models(exs, args.search, args.cache)
+            l2 = pick_enc_l2(exs, args.search)
+            folds, full = with_encoder(exs, folds, full, l2)
+            search_kinds(folds, full, mixes=ENC_MIXES)
+        elif args.search and args.per_kind:
             search_kinds(*fold_models(exs, args.search, args.cache))
         elif args.search:
             search(exs, args.search, args.cache)

@@ -47,7 +47,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from app.domain import emotion_model
+from app.domain import emotion_encoder, emotion_model
 from app.domain.emotion_model import RuleOutputs
 
 ANGER = "anger"
@@ -210,9 +210,12 @@ def find_signals(text: str | None) -> list[Signal]:
 
 
 def warm_up() -> None:
-    """Load the lexicons, the jieba dictionary and the model now rather than on first use."""
+    """Load the lexicons, the jieba dictionary, the model and (if the model reads it) the
+    sentence encoder now rather than on first use."""
     _resources()
-    emotion_model.load()
+    model = emotion_model.load()
+    if model is not None and model.uses_encoder:
+        emotion_encoder.available()
 
 
 # --------------------------------------------------------------------------- resources

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.domain import emotion_encoder
+
 MODEL_PATH = Path(__file__).with_name("emotion_data") / "model.npz"
 
 # Feature name prefixes: char n-gram, jieba word, rule output.
@@ -128,6 +130,19 @@ class Model:
     readd: float = 2.0  # above any probability: a cancelled kind is never added back
     # the reasons for which a ruled-out kind may come back at ``readd``
     readd_reasons: frozenset[str] = frozenset()
+    # the encoder head (see :mod:`app.domain.emotion_encoder`): a logistic regression per kind
+    # over the standardised embedding; a kind's probability is ``enc_mix`` of the head's and the
+    # rest of the n-gram model's (0: the n-gram model alone, the encoder is never run)
+    enc_mean: np.ndarray | None = None
+    enc_scale: np.ndarray | None = None
+    enc_kind_w: np.ndarray | None = None
+    enc_kind_b: np.ndarray | None = None
+    enc_mix: float = 0.0
+
+    @property
+    def uses_encoder(self) -> bool:
+        """Does the decision read the encoder head?"""
+        return self.enc_mix > 0 and self.enc_kind_w is not None
 
     def _index(self, features: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         pairs = [(self.vocabulary[k], v) for k, v in features.items() if k in self.vocabulary]
@@ -137,9 +152,30 @@ class Model:
         return np.asarray(idx, dtype=np.int64), np.asarray(vals)
 
     def predict(
+        self,
+        text: str,
+        words: Iterable[str],
+        rules: RuleOutputs,
+        embedding: np.ndarray | None = None,
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Return (probability per emotion, probability per signal kind) for one text.
+
+        The kind probabilities mix in the encoder head's when :attr:`uses_encoder`;
+        ``embedding``: the text's, if already computed (else the encoder is run, and if it is
+        unavailable the n-gram model's probabilities stand alone)."""
+        emotion_p, kind_p = self.ngram_predict(text, words, rules)
+        if not self.uses_encoder:
+            return emotion_p, kind_p
+        if embedding is None:
+            if not emotion_encoder.available():
+                return emotion_p, kind_p
+            embedding = emotion_encoder.embed([text])[0]
+        return emotion_p, self.mix(kind_p, self.encoder_probs(embedding))
+
+    def ngram_predict(
         self, text: str, words: Iterable[str], rules: RuleOutputs
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """Return (probability per emotion, probability per signal kind) for one text."""
+        """The n-gram model's (probability per emotion, probability per signal kind)."""
         idx, vals = self._index(featurize(text, words, rules, self.max_n, self.rule_weight))
         logits = vals @ self.emotion_w[idx] + self.emotion_b
         p = np.exp(logits - logits.max())
@@ -150,6 +186,24 @@ class Model:
             dict(zip(self.emotions, p.tolist(), strict=True)),
             dict(zip(self.kinds, q.tolist(), strict=True)),
         )
+
+    def encoder_probs(self, embedding: np.ndarray) -> dict[str, float]:
+        """The encoder head's probability per signal kind for one text's embedding."""
+        x = (np.asarray(embedding, dtype=np.float64) - self.enc_mean) / self.enc_scale
+        z = x @ self.enc_kind_w + self.enc_kind_b
+        q = 1.0 / (1.0 + np.exp(-z))
+        return dict(zip(self.kinds, q.tolist(), strict=True))
+
+    def mix(
+        self,
+        kind_p: Mapping[str, float],
+        enc_p: Mapping[str, float],
+        kinds: Iterable[str] | None = None,
+    ) -> dict[str, float]:
+        """``enc_mix`` of the encoder head's probability and the rest of the n-gram model's
+        (for ``kinds``, by default every kind)."""
+        a = self.enc_mix
+        return {k: (1.0 - a) * kind_p[k] + a * enc_p[k] for k in kinds or self.kinds}
 
     def emotion(self, emotion_probs: Mapping[str, float], rule_emotion: str) -> str:
         """The emotion: the model's probabilities with ``rule_bonus`` added to the rules' pick."""
@@ -198,20 +252,30 @@ class Model:
         )
 
     def trigger(self, text: str, kind: str) -> tuple[int, int]:
-        """Offsets of the clause of ``text`` whose n-grams and words weigh most for ``kind``."""
+        """Offsets of the clause of ``text`` most like ``kind``: the one whose n-grams and
+        words weigh most for it, or, when the decision reads the encoder, the one with the
+        highest mixed probability (each clause read alone by both heads)."""
         col = self.kinds.index(kind)
-        best, best_span = -math.inf, (0, len(text))
-        for m in _CLAUSE_RE.finditer(text):
-            clause = m.group()
-            if not clause.strip():
-                continue
+        clauses = [(m.span(), m.group()) for m in _CLAUSE_RE.finditer(text) if m.group().strip()]
+        if not clauses:
+            return (0, len(text))
+        scores = []
+        for _span, clause in clauses:
             names = text_features(clause, _substrings_in_vocab(clause, self.vocabulary), self.max_n)
-            score = sum(
+            weight = sum(
                 float(self.kind_w[self.vocabulary[n], col]) for n in names if n in self.vocabulary
             )
-            if score > best:
-                best, best_span = score, m.span()
-        return best_span
+            scores.append((weight, len(names)))
+        if len(clauses) > 1 and self.uses_encoder and emotion_encoder.available():
+            vectors = emotion_encoder.embed([c for _span, c in clauses])
+            mixed = []
+            for (weight, n), vec in zip(scores, vectors, strict=True):
+                ngram = 1.0 / (1.0 + math.exp(-(weight / math.sqrt(n) + self.kind_b[col])))
+                mixed.append(self.mix({kind: ngram}, self.encoder_probs(vec), (kind,))[kind])
+            best = int(np.argmax(mixed))
+        else:
+            best = max(range(len(clauses)), key=lambda i: scores[i][0])
+        return clauses[best][0]
 
     def save(self, path: Path = MODEL_PATH) -> None:
         """Write the weights (float32) and settings to a compressed ``.npz``."""
@@ -232,6 +296,17 @@ class Model:
             veto=np.array(self.veto),
             readd=np.array(self.readd),
             readd_reasons=np.array(sorted(self.readd_reasons), dtype=str),
+            **(
+                {
+                    "enc_mean": self.enc_mean.astype(np.float32),
+                    "enc_scale": self.enc_scale.astype(np.float32),
+                    "enc_kind_w": self.enc_kind_w.astype(np.float32),
+                    "enc_kind_b": self.enc_kind_b.astype(np.float32),
+                    "enc_mix": np.array(self.enc_mix),
+                }
+                if self.enc_kind_w is not None
+                else {}
+            ),
         )
 
 
@@ -264,6 +339,17 @@ def read(path: Path) -> Model:
             readd=float(z["readd"]) if "readd" in z.files else 2.0,
             readd_reasons=frozenset(
                 z["readd_reasons"].tolist() if "readd_reasons" in z.files else ()
+            ),
+            **(
+                {
+                    "enc_mean": z["enc_mean"].astype(np.float64),
+                    "enc_scale": z["enc_scale"].astype(np.float64),
+                    "enc_kind_w": z["enc_kind_w"].astype(np.float64),
+                    "enc_kind_b": z["enc_kind_b"].astype(np.float64),
+                    "enc_mix": float(z["enc_mix"]),
+                }
+                if "enc_kind_w" in z.files
+                else {}
             ),
         )
 

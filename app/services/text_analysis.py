@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
+
 from app import db
 from app.domain.emotion import analyze
 
@@ -43,8 +45,12 @@ async def _upsert(table: str, rows: list[tuple[int, str]]) -> int:
         return 0
     ids, emotions, intensities, signals = [], [], [], []
     flagged = 0
+    # each distinct text once (grid logs repeat), off the event loop: the sentence encoder
+    # takes tens of milliseconds a text
+    texts = {t or "" for _, t in rows}
+    results = await anyio.to_thread.run_sync(lambda: {t: analyze(t).to_dict() for t in texts})
     for record_id, text in rows:
-        result = analyze(text or "").to_dict()
+        result = results[text or ""]
         flagged += bool(result["signals"])
         ids.append(record_id)
         emotions.append(result["emotion"])

@@ -32,13 +32,15 @@ ROWS = [
 
 def test_per_kind_counts_add_up_to_scoring_the_mixed_setting_directly():
     model = emotion_model.load()
-    test = examples([{"text": t, "emotion": "anger", "signals": s, "batch": "x"} for t, s in ROWS])
+    rows = [{"text": t, "emotion": "anger", "signals": s, "batch": "x"} for t, s in ROWS]
+    test = examples(rows, embed=False)
     # probabilities spread over the thresholds' range, so that the thresholds decide
     rng = np.random.default_rng(7)
     probs = [
         (
             dict.fromkeys(model.emotions, 1 / len(model.emotions)),
             {k: float(rng.uniform(0.05, 0.35)) for k in SIGNAL_KINDS},
+            None,  # no encoder head
         )
         for _ in test
     ]

