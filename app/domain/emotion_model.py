@@ -169,7 +169,7 @@ class Model:
         if embedding is None:
             if not emotion_encoder.available():
                 return emotion_p, kind_p
-            embedding = emotion_encoder.embed([text])[0]
+            embedding = emotion_encoder.embed_one(text)
         return emotion_p, self.mix(kind_p, self.encoder_probs(embedding))
 
     def ngram_predict(
@@ -267,7 +267,7 @@ class Model:
             )
             scores.append((weight, len(names)))
         if len(clauses) > 1 and self.uses_encoder and emotion_encoder.available():
-            vectors = emotion_encoder.embed([c for _span, c in clauses])
+            vectors = [emotion_encoder.embed_one(c) for _span, c in clauses]
             mixed = []
             for (weight, n), vec in zip(scores, vectors, strict=True):
                 ngram = 1.0 / (1.0 + math.exp(-(weight / math.sqrt(n) + self.kind_b[col])))

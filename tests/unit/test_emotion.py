@@ -68,10 +68,16 @@ def test_signal_phrase_is_the_exact_substring_at_its_offsets():
         assert text[s.start : s.end] == s.phrase
 
 
-def test_signal_offsets_match_the_text_across_the_labelled_set():
-    for line in LABELLED.read_text(encoding="utf-8").splitlines():
-        text = json.loads(line)["text"]
-        for s in analyze(text).signals:
+@pytest.fixture(scope="module")
+def labelled_analyses() -> list[tuple[str, Analysis]]:
+    """Every labelled text with its analysis (computed once: the encoder is the slow part)."""
+    texts = [json.loads(line)["text"] for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+    return [(text, analyze(text)) for text in texts]
+
+
+def test_signal_offsets_match_the_text_across_the_labelled_set(labelled_analyses):
+    for text, analysis in labelled_analyses:
+        for s in analysis.signals:
             assert text[s.start : s.end] == s.phrase, text
 
 
@@ -265,9 +271,10 @@ def test_analysis_and_signal_are_the_public_types():
     assert all(isinstance(s, Signal) for s in a.signals)
 
 
-def test_intensity_is_within_bounds_and_emotion_is_known_for_every_labelled_text():
-    for line in LABELLED.read_text(encoding="utf-8").splitlines():
-        a = analyze(json.loads(line)["text"])
+def test_intensity_is_within_bounds_and_emotion_is_known_for_every_labelled_text(
+    labelled_analyses,
+):
+    for _text, a in labelled_analyses:
         assert a.emotion in EMOTIONS
         assert 0.0 <= a.intensity <= 1.0
 
