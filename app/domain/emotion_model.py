@@ -29,6 +29,7 @@ If the file is missing, :func:`load` returns ``None`` and the analyser is the ru
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -41,6 +42,9 @@ import numpy as np
 from app.domain import emotion_encoder
 
 MODEL_PATH = Path(__file__).with_name("emotion_data") / "model.npz"
+# how many clauses (those the n-grams favour most) the encoder reads to place a phrase
+TRIGGER_CLAUSES = 8
+log = logging.getLogger(__name__)
 
 # Feature name prefixes: char n-gram, jieba word, rule output.
 CHAR = "c:"
@@ -167,9 +171,10 @@ class Model:
         if not self.uses_encoder:
             return emotion_p, kind_p
         if embedding is None:
-            if not emotion_encoder.available():
+            embedding = _embed_or_none([text])
+            if embedding is None:
                 return emotion_p, kind_p
-            embedding = emotion_encoder.embed_one(text)
+            embedding = embedding[0]
         return emotion_p, self.mix(kind_p, self.encoder_probs(embedding))
 
     def ngram_predict(
@@ -254,7 +259,8 @@ class Model:
     def trigger(self, text: str, kind: str) -> tuple[int, int]:
         """Offsets of the clause of ``text`` most like ``kind``: the one whose n-grams and
         words weigh most for it, or, when the decision reads the encoder, the one with the
-        highest mixed probability (each clause read alone by both heads)."""
+        highest mixed probability (each clause read alone by both heads) among the
+        :data:`TRIGGER_CLAUSES` the n-grams favour most."""
         col = self.kinds.index(kind)
         clauses = [(m.span(), m.group()) for m in _CLAUSE_RE.finditer(text) if m.group().strip()]
         if not clauses:
@@ -266,15 +272,18 @@ class Model:
                 float(self.kind_w[self.vocabulary[n], col]) for n in names if n in self.vocabulary
             )
             scores.append((weight, len(names)))
-        if len(clauses) > 1 and self.uses_encoder and emotion_encoder.available():
-            vectors = [emotion_encoder.embed_one(c) for _span, c in clauses]
-            mixed = []
-            for (weight, n), vec in zip(scores, vectors, strict=True):
-                ngram = 1.0 / (1.0 + math.exp(-(weight / math.sqrt(n) + self.kind_b[col])))
-                mixed.append(self.mix({kind: ngram}, self.encoder_probs(vec), (kind,))[kind])
-            best = int(np.argmax(mixed))
-        else:
-            best = max(range(len(clauses)), key=lambda i: scores[i][0])
+        best = max(range(len(clauses)), key=lambda i: scores[i][0])
+        if len(clauses) > 1 and self.uses_encoder:
+            # the clauses the n-grams favour most (a long record has hundreds), read by both
+            top = sorted(range(len(clauses)), key=lambda i: -scores[i][0])[:TRIGGER_CLAUSES]
+            vectors = _embed_or_none([clauses[i][1] for i in top])
+            if vectors is not None:
+                mixed = []
+                for i, vec in zip(top, vectors, strict=True):
+                    weight, n = scores[i]
+                    ngram = 1.0 / (1.0 + math.exp(-(weight / math.sqrt(n) + self.kind_b[col])))
+                    mixed.append(self.mix({kind: ngram}, self.encoder_probs(vec), (kind,))[kind])
+                best = top[int(np.argmax(mixed))]
         return clauses[best][0]
 
     def save(self, path: Path = MODEL_PATH) -> None:
@@ -308,6 +317,18 @@ class Model:
                 else {}
             ),
         )
+
+
+def _embed_or_none(texts: list[str]) -> list[np.ndarray] | None:
+    """The texts' embeddings, or ``None`` when the encoder is unavailable or fails (the
+    n-gram model then decides alone; logged)."""
+    if not emotion_encoder.available():
+        return None
+    try:
+        return emotion_encoder.embed_many(texts)
+    except Exception:  # noqa: BLE001 - an analysis must not fail for want of the encoder
+        log.exception("sentence encoder failed; the n-gram model decides alone")
+        return None
 
 
 def _substrings_in_vocab(clause: str, vocabulary: Mapping[str, int]) -> list[str]:

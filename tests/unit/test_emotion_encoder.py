@@ -58,6 +58,7 @@ def test_a_model_with_no_share_for_the_encoder_never_runs_it(monkeypatch):
         raise AssertionError("the encoder ran")
 
     monkeypatch.setattr(emotion_encoder, "embed", refuse)
+    monkeypatch.setattr(emotion_encoder, "embed_many", refuse)
     model = _model_with_head(0.0)
     text = "再不给说法我就去北京"
     _, outputs, words = rule_view(text)
@@ -87,10 +88,39 @@ def test_the_encoder_head_is_saved_and_read_back(tmp_path):
     assert not emotion_model.read(path).uses_encoder
 
 
-def test_the_phrase_of_a_kind_the_encoder_helped_add_is_one_of_the_clauses():
+def test_the_phrase_of_a_kind_the_encoder_helped_add_is_the_clause_it_favours(monkeypatch):
     text = "家里的事处理不好，这日子也没法过了，我看不如一了百了，省得拖累孩子"
-    spans = {(0, 8), (9, 17), (18, 26), (27, 33)}
-    assert {text[a:b] for a, b in spans} == set(text.replace("，", " ").split())
+    spans = [(0, 8), (9, 17), (18, 26), (27, 33)]
+    assert [text[a:b] for a, b in spans] == text.split("，")
+    model = _model_with_head(0.75)
+    by_ngrams = replace(model, enc_mix=0.0).trigger(text, "self_harm")
+    assert by_ngrams in spans
+    # the encoder head all but certain of one other clause, and of nothing else
+    target = next(s for s in spans if s != by_ngrams)
+    wanted = emotion_encoder.embed_one(text[target[0] : target[1]])
+
+    def favour(_self, vec):
+        return dict.fromkeys(SIGNAL_KINDS, 1.0 if np.array_equal(vec, wanted) else 0.0)
+
+    monkeypatch.setattr(emotion_model.Model, "encoder_probs", favour)
+    assert model.trigger(text, "self_harm") == target
+
+
+def test_the_analyser_and_the_training_tool_decide_alike_with_the_encoder(monkeypatch):
+    from tools.train_emotion import examples, hybrid
+
     model = _model_with_head(0.5)
-    for kind in SIGNAL_KINDS:
-        assert model.trigger(text, kind) in spans
+    monkeypatch.setattr(emotion_model, "load", lambda: model)
+    texts = [
+        "工资再拖，我们几十个工友就去区里讨说法",
+        "实在没办法了，活着也没什么意思",
+        "暖气终于热了，谢谢社区的同志",
+        "他说要找电视台来评评理",
+    ]
+    rows = [{"text": t, "emotion": "calm", "signals": [], "batch": "x"} for t in texts]
+    changed = 0
+    for e in examples(rows, embed=False):
+        e = replace(e, embedding=emotion_encoder.embed_one(e.text))
+        assert hybrid(model, e) == (analyze(e.text).emotion, analyze(e.text).signal_kinds)
+        changed += hybrid(model, e) != hybrid(replace(model, enc_mix=0.0), e)
+    assert changed, "the encoder head should change some decision here"
