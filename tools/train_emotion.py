@@ -69,8 +69,8 @@ class Settings:
     min_df: int = 2
     threshold: float = 0.25
     # one threshold per kind (SIGNAL_KINDS order: self-harm, harm to others, escalation,
-    # gathering, media), the ninth pass's pick; empty: ``threshold`` for every kind
-    kind_thresholds: tuple[float, ...] = (0.2, 0.15, 0.25, 0.2, 0.15)
+    # gathering, media), the tenth pass's pick; empty: ``threshold`` for every kind
+    kind_thresholds: tuple[float, ...] = (0.2, 0.15, 0.3, 0.2, 0.1)
     rule_bonus: float = 0.35
     veto: float = 0.005
     readd: float = 0.9
@@ -130,9 +130,13 @@ class Example:
     embedding: np.ndarray | None = None
 
 
-def examples(rows: Sequence[dict], view_fn=rule_view, embed: bool = True) -> list[Example]:
-    """Run the rules (``view_fn``, by default today's) on every row, and the encoder (unless
-    ``embed`` is false)."""
+def examples(
+    rows: Sequence[dict], view_fn=rule_view, embed: bool | None = None
+) -> list[Example]:
+    """Run the rules (``view_fn``, by default today's) on every row, and the encoder if
+    ``embed`` (by default: if the settings mix it in)."""
+    if embed is None:
+        embed = SETTINGS.enc_mix > 0
     vectors = embeddings([r["text"] for r in rows]) if embed else {}
     out = []
     for r in rows:
@@ -736,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv or args.search:
         # the held-out batch is dropped before anything reads it
         rows = [r for r in [*load(), *load_corpus()] if r.get("batch") not in HELD_OUT]
-        exs = examples(rows)
+        exs = examples(rows, embed=args.encoder or None)
         if args.search and args.per_kind and args.encoder:
             folds, full = fold_models(exs, args.search, args.cache)
             l2 = pick_enc_l2(exs, args.search)

@@ -22,6 +22,11 @@ by ``rule_weight``. Cross-validation chose ``rule_weight`` 0: the rules were tun
 training row, so a model that reads their outputs learns to trust them more than they deserve
 on new text; the two are combined only at the decision (see ``tools/train_emotion.py``).
 
+A model may also carry an *encoder head* (one logistic regression per kind over a pretrained
+sentence encoder's embedding, :mod:`app.domain.emotion_encoder`) whose probability is mixed into
+the n-gram model's with share ``enc_mix``. The tenth pass tried it and found no share that
+helped (``emotion_data/README.md``): the shipped model has none, and the encoder is never run.
+
 The weights live in ``emotion_data/model.npz`` and are written by ``python -m
 tools.train_emotion``; they are read once, on first use. Pure numpy at run time, deterministic.
 If the file is missing, :func:`load` returns ``None`` and the analyser is the rules alone.
