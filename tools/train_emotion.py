@@ -8,14 +8,17 @@ instead prints the leave-one-batch-out table (rules alone vs the hybrid on each 
 the first 410 rows counting as one batch and each corpus file as one); ``--search fresh7
 --search fresh8 ...`` prints the decision settings (one threshold for every kind, veto,
 re-adding and its reasons) by mean recall over those batches' folds, with the pick of the
-eighth pass's rule, and with ``--per-kind`` a threshold per kind by the ninth pass's rule (see
-``app/domain/emotion_data/README.md``).
+eighth pass's rule, with ``--per-kind`` a threshold per kind by the ninth pass's rule, and with
+``--per-kind --encoder`` also the sentence encoder's penalty and share by the tenth pass's (see
+``app/domain/emotion_data/README.md``; the encoder embeds every row once, about twelve minutes,
+kept in :data:`EMBEDDINGS_CACHE`).
 
 The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh14, fresh15): their rows
 are dropped as the file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
-five emotions, one sigmoid per signal kind. It takes two to three minutes and is deterministic.
+five emotions, one sigmoid per signal kind (and, when the settings mix in the encoder, one per
+kind over its embedding). It takes two to three minutes and is deterministic.
 """
 
 from __future__ import annotations
