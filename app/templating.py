@@ -12,7 +12,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from app import i18n
-from app.domain import roles
+from app.domain import calendar, roles
 from app.i18n import N_, current_locale, gettext
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -167,7 +167,7 @@ def install(env: Environment) -> None:
         role_label=lambda r: gettext(ROLE_LABELS.get(r, r)),
         tier_label=lambda t: gettext(TIER_LABELS.get(t, t)),
         locale=lambda: current_locale.get(),
-        today=lambda: datetime.now(LOCAL_TZ).date(),
+        today=calendar.today,
     )
     env.filters.update(
         local_time=local_time,

@@ -61,6 +61,11 @@ def local_date(value: date | datetime) -> date:
     return value
 
 
+def today() -> date:
+    """Today's date in Beijing (the server's own date trails it from 16:00 to 24:00 UTC)."""
+    return datetime.now(LOCAL_TZ).date()
+
+
 class WorkCalendar:
     """Working days and statutory period arithmetic.
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from app import db
+from app.domain import calendar
 from app.domain.clocks import ClockState
-from app.domain.forms import LOCAL_TZ
 from app.services import cases as svc
 
 
@@ -23,7 +21,7 @@ async def per_body(user) -> list[dict]:
         f" WHERE {where}",
         *args,
     )
-    today = datetime.now(LOCAL_TZ).date()
+    today = calendar.today()
     cal = await svc.calendar()
     evs = await svc.events_of([c["id"] for c in cases])
     rows: dict[int, dict] = {}

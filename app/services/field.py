@@ -53,7 +53,8 @@ def local_day(moment: datetime) -> date:
 
 
 def today() -> date:
-    """Today in Beijing."""
+    """Today in Beijing by :func:`now`, which tests pin (:func:`app.domain.calendar.today`
+    reads the clock itself)."""
     return local_day(now())
 
 

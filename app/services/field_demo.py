@@ -11,6 +11,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from app import db
+from app.domain import calendar
 from app.domain import field as rules
 from app.domain.forms import LOCAL_TZ
 from app.services import demo
@@ -156,7 +157,7 @@ async def _bulk(table: str, columns: dict[str, str], rows: list[tuple]) -> list[
 @demo.history_seeder(10)
 async def seed_field_history(rng: random.Random) -> None:
     """Households, visits, calls, mediations and their tasks across the demo district."""
-    today = datetime.now(LOCAL_TZ).date()
+    today = calendar.today()
     grids = await db.fetch(
         "SELECT u.id, u.path, u.code, u.parent,"
         " (SELECT id FROM app_user WHERE unit = u.id AND role = 'grid_worker' ORDER BY id LIMIT 1)"

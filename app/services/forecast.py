@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from app import db
 from app.domain import forecast as fc
+from app.domain.calendar import today
 from app.domain.roles import Scope
 
 log = logging.getLogger("fengqiao.forecast")
@@ -33,10 +34,6 @@ HISTORY_WEEKS_SHOWN = 104
 _WEEK = "date_trunc('week', ({col} AT TIME ZONE '" + TZ + "'))::date"
 # The street of a record: the second id of its unit path (/district/street/...).
 _STREET = "NULLIF(split_part({alias}.unit_path, '/', 3), '')::int"
-
-
-def today() -> date:
-    return datetime.now(LOCAL).date()
 
 
 def this_week() -> date:

@@ -18,6 +18,7 @@ from typing import Any
 
 from app import db
 from app.domain import key_persons as rules
+from app.domain.calendar import today
 from app.domain.forms import LOCAL_TZ, N_, Form
 from app.domain.roles import Scope
 from app.services import audit, org
@@ -52,10 +53,6 @@ _SELECT = (
 
 def _local_date(value: datetime | None):
     return value.astimezone(LOCAL_TZ).date() if value else None
-
-
-def today():
-    return datetime.now(LOCAL_TZ).date()
 
 
 def with_contact(row: dict, on=None) -> dict:

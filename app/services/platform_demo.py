@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from app import db
+from app.domain import calendar
 from app.domain import key_persons as kp
 from app.domain.forms import LOCAL_TZ
 from app.services import demo
@@ -99,7 +100,7 @@ async def _grids() -> list[dict]:
 @demo.history_seeder(30)
 async def seed_platform_history(rng: random.Random) -> None:
     """Key persons with calls, risks, then one run of the warning rules."""
-    today = datetime.now(LOCAL_TZ).date()
+    today = calendar.today()
     grids = [g for g in await _grids() if g["worker"] or g["staff"]]
     leader = await db.fetchval("SELECT id FROM app_user WHERE username = 'leader'")
     ds_path = await db.fetchval("SELECT path FROM unit WHERE code = 'DS'")

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,7 @@ import asyncpg
 
 from app import db
 from app.db.rollups.tables import CORE
+from app.domain.calendar import today
 from app.services import hooks
 
 log = logging.getLogger("fengqiao.rollups")
@@ -430,10 +431,6 @@ async def _connection() -> AsyncIterator[asyncpg.Connection]:
             yield conn
         finally:
             await conn.close()
-
-
-def today() -> date:
-    return datetime.now(LOCAL).date()
 
 
 def _max_window() -> int:

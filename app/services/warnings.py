@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import db
+from app.domain import calendar
 from app.domain import warnings as rules
 from app.domain.forms import LOCAL_TZ, N_
 from app.domain.roles import Scope
@@ -62,10 +63,6 @@ def thresholds() -> rules.Thresholds:
         group_size=s.warning_group_size,
         negative_run=s.warning_negative_run,
     )
-
-
-def _today():
-    return datetime.now(LOCAL_TZ).date()
 
 
 def _local_day(col: str) -> str:
@@ -185,7 +182,7 @@ async def _forecast_drafts(today) -> list[rules.Draft] | None:
 
 async def drafts(today=None) -> tuple[list[rules.Draft], dict[str, Any]]:
     """Every rule's drafts for ``today`` (and which rules ran)."""
-    today = today or _today()
+    today = today or calendar.today()
     t = thresholds()
     matters = await _matters(today - timedelta(days=2 * t.repeat_days))
     out = rules.repeat_petitioners(matters, t)

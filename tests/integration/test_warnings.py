@@ -145,13 +145,14 @@ async def test_list_acknowledge_handle_and_scope(as_user, sql, servers):
 FORECAST_CODE = """
 import asyncio, json
 from app import db
+from app.domain import calendar
 from app.domain.warnings import week_start
 from app.services import forecast, warnings
 async def main():
     db.configure({url!r})
     await db.open_pool()
     try:
-        week = week_start(warnings._today())
+        week = week_start(calendar.today())
         async def intervals():
             return {{({street}, "heating", week): (0.0, 0.5)}}
         forecast.latest_intervals = intervals
