@@ -111,11 +111,6 @@ def embed_many(texts: Sequence[str]) -> list[np.ndarray]:
     return [found[t] for t in texts]
 
 
-def embed_one(text: str) -> np.ndarray:
-    """One text's embedding (read-only; see :func:`embed_many`)."""
-    return embed_many([text])[0]
-
-
 def remember(texts: Sequence[str], vectors: np.ndarray) -> None:
     """Put embeddings computed elsewhere (the training tool's cache) into this process's
     cache, without the size limit's eviction (for tools that analyse a fixed set repeatedly)."""

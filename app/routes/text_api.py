@@ -83,7 +83,7 @@ async def analyze_text(
     text, errors = validate_text(data)
     if errors:
         return json_errors(errors)
-    # off the event loop: the sentence encoder takes tens of milliseconds a text
+    # off the event loop (CPU work; tens of milliseconds more if the model reads the encoder)
     result = await anyio.to_thread.run_sync(analyze, text)
     return Response(result.to_dict(), status_code=200)
 

@@ -45,8 +45,9 @@ async def _upsert(table: str, rows: list[tuple[int, str]]) -> int:
         return 0
     ids, emotions, intensities, signals = [], [], [], []
     flagged = 0
-    # each distinct text once (grid logs repeat), off the event loop: the sentence encoder
-    # takes tens of milliseconds a text
+    # each distinct text once (grid logs repeat), off the event loop: a batch of 500 is CPU
+    # work of about half a second (rules and n-gram model; a model that mixes in the sentence
+    # encoder adds tens of milliseconds a text)
     texts = {t or "" for _, t in rows}
     results = await anyio.to_thread.run_sync(lambda: {t: analyze(t).to_dict() for t in texts})
     for record_id, text in rows:

@@ -97,7 +97,7 @@ def test_the_phrase_of_a_kind_the_encoder_helped_add_is_the_clause_it_favours(mo
     assert by_ngrams in spans
     # the encoder head all but certain of one other clause, and of nothing else
     target = next(s for s in spans if s != by_ngrams)
-    wanted = emotion_encoder.embed_one(text[target[0] : target[1]])
+    wanted = emotion_encoder.embed_many([text[target[0] : target[1]]])[0]
 
     def favour(_self, vec):
         return dict.fromkeys(SIGNAL_KINDS, 1.0 if np.array_equal(vec, wanted) else 0.0)
@@ -120,7 +120,7 @@ def test_the_analyser_and_the_training_tool_decide_alike_with_the_encoder(monkey
     rows = [{"text": t, "emotion": "calm", "signals": [], "batch": "x"} for t in texts]
     changed = 0
     for e in examples(rows, embed=False):
-        e = replace(e, embedding=emotion_encoder.embed_one(e.text))
+        e = replace(e, embedding=emotion_encoder.embed_many([e.text])[0])
         assert hybrid(model, e) == (analyze(e.text).emotion, analyze(e.text).signal_kinds)
         changed += hybrid(model, e) != hybrid(replace(model, enc_mix=0.0), e)
     assert changed, "the encoder head should change some decision here"
