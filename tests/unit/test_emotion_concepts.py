@@ -374,3 +374,52 @@ def test_eighth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_eighth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a few households or the kin moving together, no number named
+        ("补偿再不到位，俺就跟俺组几家一块去区里。", "gathering"),
+        ("我们几户合计好了，下礼拜一起去开发区管委会。", "gathering"),
+        ("他不给说法，我就叫上本家兄弟去他厂里堵门。", "gathering"),
+        # a collective visit and a sit-in by a few named by their trade
+        ("上午来访的为同一栋楼五户居民，反映电梯停运。", "gathering"),
+        ("几个车主说明天要去4S店门口坐着不走。", "gathering"),
+        # thugs hired, a knife sharpened with a threat, a kinsman as the target
+        ("他放出话来，要找几个混社会的来收拾我家。", "harm_others"),
+        ("隔壁那人天天在院里磨刀，说要把我们一家收拾了。", "harm_others"),
+        ("我二叔喝了酒就说要去砍我爸。", "harm_others"),
+        ("他说谁敢再来量地，就让谁横着出去。", "harm_others"),
+        # self-harm: cutting oneself, not coming back, filter-dodging spelling
+        ("心里太难受了，总想拿小刀划自己。", "self_harm"),
+        ("这次去省里还不给办，我就不回来了，死哪算哪。", "self_harm"),
+        ("再逼我，我就zisha给你们看。", "self_harm"),
+        ("孩子走了，我活着还有啥意思，我也想跟着她去。", "self_harm"),
+        # threats inside an official's note that also says who was notified
+        ("值班记录：有商户称明天去电视台门口等记者，已通知市场监管所。", "media"),
+    ],
+)
+def test_eleventh_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("我们几家约好周六一起去采摘园。", "gathering"),
+        ("我们几户老人腿脚不好，下不去楼，能不能送菜上门？", "gathering"),
+        ("我们几家当时约好了要去堵门，后来开发商把钱退了，大家都挺满意。", "gathering"),
+        ("过年了，我带着一家老小去丈人家拜年。", "gathering"),
+        ("接待工作要求：遇到群众集体来访要耐心解释。", "gathering"),
+        ("楼下饭馆的厨子天天磨刀，剁肉的声音太吵。", "harm_others"),
+        ("我们找了几个人来收拾屋子，搬家太累了。", "harm_others"),
+        ("他喝多了吹牛，说谁惹他就让谁横着出去。", "harm_others"),
+        ("刷卡的时候划自己的卡就行。", "self_harm"),
+        ("我那紫砂壶是老伴留下的。", "self_harm"),
+        ("儿子去三亚过冬，老伴去世后我一个人，我也想跟着去。", "self_harm"),
+        ("我在网上发个水滴筹，给我爸凑点手术费。", "media"),
+    ],
+)
+def test_eleventh_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
