@@ -10,9 +10,13 @@ handlers (``Problem``) and of ``app.web.json_errors`` or a case refusal (``Field
 
 # No ``from __future__ import annotations``: the schema of a TypedDict reads ``NotRequired``
 # from its runtime annotations.
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Operation, Parameter, Schema
 
 
 class Problem(TypedDict):
@@ -90,3 +94,56 @@ def reads(opt: dict[str, Any], *also: int) -> dict[int, ResponseSpec]:
 def writes(opt: dict[str, Any], *also: int) -> dict[int, ResponseSpec]:
     """``responses=`` of a POST handler with ``opt``; ``also``: the handler's own codes."""
     return _responses(opt, "POST", also)
+
+
+# --------------------------------------------------------------------------- query parameters
+#
+# List handlers read their filters themselves (``app.domain.forms.Form``), so that a bad value
+# is a message for that field (422) in the app's words rather than Litestar's 400. Litestar
+# therefore sees no query parameters to document; a handler names them with
+# ``operation_class=query_parameters(...)``.
+
+
+def query(
+    name: str,
+    description: str,
+    kind: str = "string",
+    *,
+    choices: Iterable[str] = (),
+    required: bool = False,
+    many: bool = False,
+) -> Parameter:
+    """One documented query parameter: ``kind`` "string", "integer", "boolean" (``1`` or
+    ``true``) or "date" (YYYY-MM-DD); ``choices``: its allowed values; ``many``: repeatable."""
+    schema = Schema(
+        type=OpenAPIType.INTEGER if kind == "integer" else OpenAPIType.STRING,
+        format=OpenAPIFormat.DATE if kind == "date" else None,
+        enum=sorted(choices) or None,
+    )
+    if kind == "boolean":
+        schema = Schema(type=OpenAPIType.STRING, enum=["1", "true", "on", "yes", "0", "false"])
+    if many:
+        schema = Schema(type=OpenAPIType.ARRAY, items=schema)
+    return Parameter(
+        name=name,
+        param_in=ParamType.QUERY,
+        description=description,
+        required=required,
+        schema=schema,
+    )
+
+
+def query_parameters(*parameters: Parameter) -> type[Operation]:
+    """An ``operation_class`` whose operations also declare ``parameters`` (after any Litestar
+    derived from the handler's signature, such as an id in the path)."""
+
+    @dataclass
+    class QueryOperation(Operation):
+        def __post_init__(self) -> None:
+            self.parameters = [*(self.parameters or ()), *parameters]
+
+    return QueryOperation
+
+
+#: ``page`` of a paged list (1-based).
+PAGE = query("page", "Page number, 1-based.", "integer")

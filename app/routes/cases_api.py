@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 
 from app.domain.forms import REQUIRED
 from app.i18n import gettext
-from app.routes.api_responses import ID_IN_PATH, reads, writes
+from app.routes.api_responses import ID_IN_PATH, PAGE, query, query_parameters, reads, writes
 from app.routes.cases import ACT, READ, REGISTER, REPORT, request_tags
 from app.services import cases as svc
 from app.templating import mask_id_number, mask_phone
@@ -74,7 +74,30 @@ def _body(data: Any) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-@get("/api/v1/cases", opt=READ, tags=TAGS, responses=reads(READ))
+@get(
+    "/api/v1/cases",
+    opt=READ,
+    tags=TAGS,
+    responses=reads(READ),
+    operation_class=query_parameters(
+        query(
+            "state",
+            "Only cases in this state (`open`: any open one).",
+            choices=[*svc.STATE_LABELS, "open"],
+        ),
+        query("channel", "Only cases received through this channel.", choices=svc.CHANNEL_LABELS),
+        query("category", "Only cases of this category."),
+        query("tags", "Only cases carrying every tag given.", choices=svc.TAGS, many=True),
+        query("overdue", "`1`: only cases with a statutory clock past due.", "boolean"),
+        query("due_soon", "`1`: only cases with a clock due within days.", "boolean"),
+        query("department", "A department's id: only cases assigned to it.", "integer"),
+        query("mine", "`1`: only cases the caller owns as the responsible leader.", "boolean"),
+        query("inbox", "`1`: open cases, the soonest due first.", "boolean"),
+        query("supervised", "`1`: only cases listed for or awaiting supervision.", "boolean"),
+        query("q", "Text searched in the case number, the petitioner's name and the content."),
+        PAGE,
+    ),
+)
 async def api_list(request: Request) -> Response:
     """Cases the caller may see (same filters as ``/cases``), masked, newest first."""
     from app.routes.cases import _filters

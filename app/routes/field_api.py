@@ -8,8 +8,9 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
+from app.domain import field as rules
 from app.domain.forms import N_
-from app.routes.api_responses import ID_IN_PATH, reads, writes
+from app.routes.api_responses import ID_IN_PATH, PAGE, query, query_parameters, reads, writes
 from app.routes.visits import READ, WRITE
 from app.services import field
 from app.services.field import FieldError
@@ -135,6 +136,28 @@ async def _create(request: Request, table: str, data: Any) -> Response:
     return Response(out(table, row), status_code=201 if created else 200)
 
 
+def _filters_documented(table: str, kind: str) -> type:
+    """The ``operation_class`` of a list: the filters ``field.read_filters`` reads."""
+    params = [
+        query("date_from", "Only records of this day (Beijing time) or later.", "date"),
+        query("date_to", "Only records of this day (Beijing time) or earlier.", "date"),
+        query("kind", kind, choices=field.KIND_CHOICES[table]),
+    ]
+    if table == "visit":
+        params += [
+            query("topic", "Only visits on this topic.", choices=rules.TOPICS),
+            query("mood", "Only visits with this mood.", choices=rules.MOODS),
+        ]
+    return query_parameters(
+        *params,
+        query("grid", "A unit's id: only records of that unit and the units under it.", "integer"),
+        query("review", "Only records in this review state.", choices=rules.REVIEW_STATES),
+        query("overdue", "`1`: only records with an open follow-up task past its due day.",
+              "boolean"),
+        PAGE,
+    )
+
+
 async def _list(request: Request, table: str) -> Response:
     user = require_user(request)
     filters = field.read_filters(table, request.query_params)
@@ -161,7 +184,13 @@ async def api_visit_create(request: Request, data: dict[str, Any]) -> Response:
     return await _create(request, "visit", data)
 
 
-@get("/api/v1/visits", opt=READ, tags=TAGS, responses=reads(READ, 422))
+@get(
+    "/api/v1/visits",
+    opt=READ,
+    tags=TAGS,
+    responses=reads(READ, 422),
+    operation_class=_filters_documented("visit", "Only visits of this kind."),
+)
 async def api_visit_list(request: Request) -> Response:
     """Visits in scope, newest first; filters ``date_from``, ``date_to``, ``kind``, ``topic``,
     ``mood``, ``grid``, ``review``, ``overdue``, ``page``."""
@@ -181,7 +210,13 @@ async def api_call_create(request: Request, data: dict[str, Any]) -> Response:
     return await _create(request, "call", data)
 
 
-@get("/api/v1/calls", opt=READ, tags=TAGS, responses=reads(READ, 422))
+@get(
+    "/api/v1/calls",
+    opt=READ,
+    tags=TAGS,
+    responses=reads(READ, 422),
+    operation_class=_filters_documented("call", "Only calls about this kind of subject."),
+)
 async def api_call_list(request: Request) -> Response:
     """Calls in scope, newest first (``kind`` filters the subject type)."""
     return await _list(request, "call")
@@ -203,7 +238,13 @@ async def api_mediation_create(request: Request, data: dict[str, Any]) -> Respon
     return await _create(request, "mediation", data)
 
 
-@get("/api/v1/mediations", opt=READ, tags=TAGS, responses=reads(READ, 422))
+@get(
+    "/api/v1/mediations",
+    opt=READ,
+    tags=TAGS,
+    responses=reads(READ, 422),
+    operation_class=_filters_documented("mediation", "Only mediations of this dispute type."),
+)
 async def api_mediation_list(request: Request) -> Response:
     """Mediations in scope, newest first (``kind`` filters the dispute type)."""
     return await _list(request, "mediation")

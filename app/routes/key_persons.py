@@ -12,7 +12,7 @@ from litestar.params import Body
 from app.domain import key_persons as rules
 from app.domain.forms import Form
 from app.i18n import gettext
-from app.routes.api_responses import ID_IN_PATH, reads
+from app.routes.api_responses import ID_IN_PATH, query, query_parameters, reads
 from app.services import key_persons as svc
 from app.services import org
 from app.services.auth import CurrentUser
@@ -183,7 +183,18 @@ async def person_reveal(request: Request, person_id: int) -> Response:
     return response
 
 
-@get("/api/v1/key-persons", opt=READ, tags=["key persons"], responses=reads(READ))
+@get(
+    "/api/v1/key-persons",
+    opt=READ,
+    tags=["key persons"],
+    responses=reads(READ),
+    operation_class=query_parameters(
+        query("category", "Only persons of this category.", choices=rules.CATEGORIES),
+        query("risk_level", "Only persons at this risk level.", choices=rules.RISK_LEVELS),
+        query("unit_id", "A unit's id: only persons of that unit and below.", "integer"),
+        query("overdue", "`1`: only persons whose contact is overdue.", "boolean"),
+    ),
+)
 async def api_list(request: Request) -> Response:
     """Key persons in the caller's scope, **masked** (name, ID number, phone).
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from litestar import Request, Response, get
 
 from app.i18n import N_
-from app.routes.api_responses import reads
+from app.routes.api_responses import query, query_parameters, reads
 from app.services import org, rollups
 from app.web import json_errors, not_found, require_user
 
@@ -17,7 +17,17 @@ MAX_DAYS = 366
 READ = {"scope": "unit", "cap": "dashboard.read"}
 
 
-@get("/api/v1/rollups", opt=READ, tags=["roll-ups"], responses=reads(READ, 404, 422))
+@get(
+    "/api/v1/rollups",
+    opt=READ,
+    tags=["roll-ups"],
+    responses=reads(READ, 404, 422),
+    operation_class=query_parameters(
+        query("unit", "The unit's id (in the caller's scope).", "integer", required=True),
+        query("from", "First day (default: 29 days before `to`).", "date"),
+        query("to", "Last day (default: today in Beijing).", "date"),
+    ),
+)
 async def list_rollups(request: Request) -> Response:
     """Per-day metrics of the unit (in the caller's scope) with each bucket's ``as_of``.
 

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
+from app.domain.key_persons import with_check_digit
 from app.domain.roles import can
 from app.web import MAX_ID
+from tests.integration import platform_helpers as h
+from tests.integration.test_cases_flow import register
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ACCOUNTS = {
@@ -190,3 +193,86 @@ async def test_error_answers_match_what_the_schema_declares(client, document, se
                     f"{label}: {v}" for v in _violations(response.json(), schema, document)
                 ]
     assert problems == []
+
+
+# --------------------------------------------------------------------------- query parameters
+
+# The lists whose filters the handler reads itself (declared with ``query_parameters``).
+FILTERED_LISTS = (
+    "/api/v1/visits",
+    "/api/v1/calls",
+    "/api/v1/mediations",
+    "/api/v1/rollups",
+    "/api/v1/key-persons",
+    "/api/v1/cases",
+)
+
+
+def _query(document: dict, path: str) -> list[dict]:
+    return [p for p in document["paths"][path]["get"].get("parameters", []) if p["in"] == "query"]
+
+
+async def test_lists_declare_their_filters(document):
+    missing = [path for path in FILTERED_LISTS if not _query(document, path)]
+    assert missing == []
+    names = {p["name"] for p in _query(document, "/api/v1/visits")}
+    assert names == {
+        "date_from", "date_to", "kind", "topic", "mood", "grid", "review", "overdue", "page"
+    }
+    rollups = {p["name"]: p for p in _query(document, "/api/v1/rollups")}
+    assert set(rollups) == {"unit", "from", "to"} and rollups["unit"]["required"] is True
+
+
+async def test_each_declared_typed_filter_is_read_and_checked_by_its_list(
+    client, document, as_user
+):
+    """A bad value of every declared integer, date or choice filter of a list that answers 422
+    comes back as a message for that very name: the schema names what the handler reads."""
+    s = await as_user("street")
+    unread = []
+    for path in FILTERED_LISTS:
+        if "422" not in document["paths"][path]["get"]["responses"]:
+            continue
+        for p in _query(document, path):
+            schema = p["schema"]
+            if schema.get("type") == "integer" or schema.get("format") == "date" or (
+                schema.get("enum") and "true" not in schema["enum"]
+            ):
+                response = await s.get(path, params={p["name"]: "not-a-value!"})
+                if response.status_code != 422 or p["name"] not in response.json()["errors"]:
+                    unread.append(f"{path} {p['name']}: {response.status_code}")
+    assert unread == []
+
+
+async def test_a_declared_choice_filter_narrows_lists_without_422(document, as_user, sql):
+    """The key-person and case lists ignore a bad filter (no 422), so each is checked by
+    filtering: two rows that differ in the filtered field, and each declared value keeps
+    only its own."""
+    grid, desk, leader = await as_user("grid"), await as_user("desk"), await as_user("leader")
+    unit = await h.unit_of(sql, "DS-C1-G1")
+    for i, level in enumerate(("high", "low")):
+        r = await grid.post_form(
+            "/key-persons",
+            {
+                "name": f"过滤{i}",
+                "id_number": with_check_digit(f"2201051970010{i}123"),
+                "phone": f"1398765432{i}",
+                "category": "repeat",
+                "risk_level": level,
+                "unit_id": unit["id"],
+                "measures": "每周上门一次",
+            },
+        )
+        assert r.status_code == 303, r.text
+    for channel in ("visit", "letter"):
+        await register(desk, sql, channel=channel)
+    for path, name in (("/api/v1/key-persons", "risk_level"), ("/api/v1/cases", "channel")):
+        declared = {p["name"]: p for p in _query(document, path)}
+        seen = set()
+        for value in declared[name]["schema"]["enum"]:
+            response = await leader.get(path, params={name: value})
+            assert response.status_code == 200
+            items = response.json()["items"]
+            assert all(item[name] == value for item in items), (path, value)
+            seen |= {item[name] for item in items}
+        assert seen >= ({"high", "low"} if name == "risk_level" else {"visit", "letter"})
