@@ -72,17 +72,17 @@ class Settings:
     min_df: int = 2
     threshold: float = 0.25
     # one threshold per kind (SIGNAL_KINDS order: self-harm, harm to others, escalation,
-    # gathering, media), the tenth pass's pick; empty: ``threshold`` for every kind
-    kind_thresholds: tuple[float, ...] = (0.2, 0.15, 0.3, 0.2, 0.1)
+    # gathering, media), the eleventh pass's pick; empty: ``threshold`` for every kind
+    kind_thresholds: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.15)
     rule_bonus: float = 0.35
     veto: float = 0.005
-    readd: float = 0.9
-    # every reason but "filter" (a pattern's own not_before / not_after / sentence condition)
+    readd: float = 0.98
+    # every reason but "event" (someone else's completed act reported as news)
     readd_reasons: tuple[str, ...] = (
+        "filter",
         "negated",
         "policy",
         "spectator",
-        "event",
         "withdrawn",
         "innocent",
     )
