@@ -423,3 +423,38 @@ def test_eleventh_pass_families_fire_in_the_rules(text, kind):
 )
 def test_eleventh_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("物业再来贴条，我老公说就动手打人。", "harm_others"),
+        ("谁敢动我家祖坟，我就跟他玩命。", "harm_others"),
+        ("他扬言要打断那个会计的腿。", "harm_others"),
+        ("钱再不到，先让那个工头去医院住几天。", "harm_others"),
+        ("开发商的人谁敢来量房就打谁。", "harm_others"),
+        ("不还钱可别怪我们下手重了，别怪我们翻脸。", "harm_others"),
+        ("讲不通的话，我们一家跟他一起死。", "self_harm"),
+        ("李某等六人今天上午前往市信访局。", "gathering"),
+        ("咱们几十户说好了，谁也不让挖机进村。", "gathering"),
+        ("今晚十个站点的骑手连麦，说说平台怎么扣钱。", "media"),
+        ("我已经跟电视台那边联系好了，明天来拍。", "media"),
+    ],
+)
+def test_twelfth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("谁先到就跟谁商量，别着急。", "harm_others"),
+        ("医生说再不手术就得去医院住几个月。", "harm_others"),
+        ("晚上连麦打游戏，输了就唱歌。", "media"),
+        ("主播连麦带货，卖的是家乡的苹果。", "media"),
+        ("社区不让电动车进楼，大家都支持。", "gathering"),
+        ("我们等三人去年就把事情谈妥了，谈不拢的都过去了。", "harm_others"),
+    ],
+)
+def test_twelfth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
