@@ -136,6 +136,18 @@ async def _create(request: Request, table: str, data: Any) -> Response:
     return Response(out(table, row), status_code=201 if created else 200)
 
 
+def _list_get(path: str, table: str, kind: str) -> Any:
+    """``@get`` of a list of ``table``: its filters (``field.read_filters``) answer 422 for a bad
+    value and are declared in the schema; ``kind``: what its ``kind`` filter selects."""
+    return get(
+        path,
+        opt=READ,
+        tags=TAGS,
+        responses=reads(READ, 422),
+        operation_class=_filters_documented(table, kind),
+    )
+
+
 def _filters_documented(table: str, kind: str) -> type:
     """The ``operation_class`` of a list: the filters ``field.read_filters`` reads."""
     params = [
@@ -184,13 +196,7 @@ async def api_visit_create(request: Request, data: dict[str, Any]) -> Response:
     return await _create(request, "visit", data)
 
 
-@get(
-    "/api/v1/visits",
-    opt=READ,
-    tags=TAGS,
-    responses=reads(READ, 422),
-    operation_class=_filters_documented("visit", "Only visits of this kind."),
-)
+@_list_get("/api/v1/visits", "visit", "Only visits of this kind.")
 async def api_visit_list(request: Request) -> Response:
     """Visits in scope, newest first; filters ``date_from``, ``date_to``, ``kind``, ``topic``,
     ``mood``, ``grid``, ``review``, ``overdue``, ``page``."""
@@ -210,13 +216,7 @@ async def api_call_create(request: Request, data: dict[str, Any]) -> Response:
     return await _create(request, "call", data)
 
 
-@get(
-    "/api/v1/calls",
-    opt=READ,
-    tags=TAGS,
-    responses=reads(READ, 422),
-    operation_class=_filters_documented("call", "Only calls about this kind of subject."),
-)
+@_list_get("/api/v1/calls", "call", "Only calls about this kind of subject.")
 async def api_call_list(request: Request) -> Response:
     """Calls in scope, newest first (``kind`` filters the subject type)."""
     return await _list(request, "call")
@@ -238,13 +238,7 @@ async def api_mediation_create(request: Request, data: dict[str, Any]) -> Respon
     return await _create(request, "mediation", data)
 
 
-@get(
-    "/api/v1/mediations",
-    opt=READ,
-    tags=TAGS,
-    responses=reads(READ, 422),
-    operation_class=_filters_documented("mediation", "Only mediations of this dispute type."),
-)
+@_list_get("/api/v1/mediations", "mediation", "Only mediations of this dispute type.")
 async def api_mediation_list(request: Request) -> Response:
     """Mediations in scope, newest first (``kind`` filters the dispute type)."""
     return await _list(request, "mediation")
