@@ -458,3 +458,53 @@ def test_twelfth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_twelfth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("再拿不到结果，我就去区政府门口跪着。", "gathering"),
+        ("今天我就在你们接待室坐着，坐到局长出来为止。", "gathering"),
+        ("你们再推，我就把自己锁在街道办里。", "gathering"),
+        ("敢拆我家，我就躺在挖掘机前头。", "gathering"),
+        ("不见到书记我们不走。", "gathering"),
+        ("听说下湾的人要抬棺去乡里。", "gathering"),
+        ("群里说周六广场集合维权。", "gathering"),
+        ("他叫上两个舅舅去学校找那个老师算账。", "gathering"),
+        ("八十多个储户约好了一起去银行总部。", "gathering"),
+        ("周边四个寨子的人要一起去州政府。", "gathering"),
+        ("周边四个寨子的人要一起去州政府。", "escalate"),
+        ("他喝醉了就嚷着要去砍人。", "harm_others"),
+        ("他揣着把刀蹲在工地门口等老板。", "harm_others"),
+        ("谁拦我我就跟谁拼。", "harm_others"),
+        ("我身上绑着炸药，谁也别过来。", "self_harm"),
+        ("给省台的调解栏目打了个电话。", "media"),
+        ("材料已经提交给市电视台的帮帮团了。", "media"),
+    ],
+)
+def test_thirteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("我在大厅坐着等叫号。", "gathering"),
+        ("老人天天坐在门口晒太阳。", "gathering"),
+        ("她坐在医院门口哭了一下午。", "gathering"),
+        ("上回我说要坐着不走，是我冲动了。", "gathering"),
+        ("他去年在区政府门口跪过，后来问题解决了。", "gathering"),
+        ("村里老人去世，按风俗抬棺上山。", "gathering"),
+        ("全寨人都跑去看村BA决赛。", "gathering"),
+        ("他带着几个表哥去镇上喝喜酒。", "gathering"),
+        ("景区门口拉了欢迎横幅。", "gathering"),
+        ("孩子在游乐场玩到天黑，坐着就不走了。", "gathering"),
+        ("苏州里面的园林真好看。", "escalate"),
+        ("气得我想杀人，快递又丢了。", "harm_others"),
+        ("他用水果刀削苹果。", "harm_others"),
+        ("她拿水果刀抵在自己手腕上。", "harm_others"),
+        ("身上绑着绷带，还在康复。", "self_harm"),
+    ],
+)
+def test_thirteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
