@@ -86,8 +86,7 @@ per line. Subsets reported:
     rows: a month of an old-town district of a Yangtze-delta city), each written the same way
     by another engineer and committed (eed8fd4) before anything was run on them (first run,
     settings of 50b97b7: fresh18 macro-F1 0.828, recall 0.893, precision 0.851; fresh19 0.847,
-    0.911, 0.823). UNSEEN: nothing may be tuned on their misses; a pass that looks at them must
-    move them to :data:`SEEN_BATCHES`.
+    0.911, 0.823). Their misses were looked at in the thirteenth pass, so both are seen now.
 
 The hybrid's model is also trained on ``bench/data/emotion_corpus/`` (never scored here).
 
@@ -163,6 +162,8 @@ SEEN_BATCHES = frozenset(
         "fresh15",
         "fresh16",
         "fresh17",
+        "fresh18",
+        "fresh19",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).

@@ -8,13 +8,15 @@ from dataclasses import replace
 import numpy as np
 
 from app.domain import emotion_model
-from app.domain.emotion import SIGNAL_KINDS
+from app.domain.emotion import SIGNAL_KINDS, rule_view
+from tools import train_emotion
 from tools.train_emotion import (
     KIND_THRESHOLDS,
     SETTINGS,
     examples,
     hybrid,
     kind_counts,
+    probabilities,
     with_decision,
 )
 
@@ -57,3 +59,31 @@ def test_per_kind_counts_add_up_to_scoring_the_mixed_setting_directly():
                 direct[j] += (k in got and k in e.kinds, k in got, k in e.kinds)
         summed = np.array([counts[pick[j], 0, j] for j in range(len(SIGNAL_KINDS))])
         assert (summed == direct).all()
+
+
+def test_first_run_folds_swap_the_rules_half_only(monkeypatch):
+    """The thirteenth pass's ``--frozen`` search: a FIRST_RUN_RULES fold's rows are seen by the
+    rules of that batch's first run, while its model, probabilities and words stay; other folds
+    are untouched."""
+    model = emotion_model.load()
+    rows = [{"text": t, "emotion": "anger", "signals": s, "batch": "x"} for t, s in ROWS]
+    test = examples(rows, embed=False)
+    probs = [probabilities(model, e) for e in test]
+    quiet = rule_view("今天天气不错，谢谢社区。")
+    asked = []
+
+    def first_run_view(commit, workdir):
+        asked.append(commit)
+        return lambda text: quiet
+
+    monkeypatch.setattr(train_emotion, "frozen_view", first_run_view)
+    folds = {"fresh18": (test, model, probs), "other": (test, model, probs)}
+    out = train_emotion.first_run_folds(folds)
+    assert out["other"] is folds["other"]
+    frozen, m, p = out["fresh18"]
+    assert m is model and p is probs
+    assert [e.text for e in frozen] == [e.text for e in test]
+    assert [e.words for e in frozen] == [e.words for e in test]
+    assert all(e.view is quiet[1] and not e.rules.signals for e in frozen)
+    assert any(e.view.fired for e in test), "today's rules fire on these rows"
+    assert train_emotion.FIRST_RUN_RULES["fresh18"] in asked
