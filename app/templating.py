@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
@@ -15,7 +14,7 @@ from app import i18n
 from app.domain import calendar, roles
 from app.i18n import N_, current_locale, gettext
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = calendar.LOCAL_TZ
 
 ROLE_LABELS = {
     roles.ADMIN: N_("Administrator"),

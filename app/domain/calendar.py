@@ -39,7 +39,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+#: The district's time zone: every local date and week is Beijing's.
+TZ_NAME = "Asia/Shanghai"
+LOCAL_TZ = ZoneInfo(TZ_NAME)
 
 _ONE_DAY = timedelta(days=1)
 
@@ -59,6 +61,11 @@ def local_date(value: date | datetime) -> date:
             value = value.astimezone(LOCAL_TZ)
         return value.date()
     return value
+
+
+def local_date_sql(column: str) -> str:
+    """SQL for the Beijing calendar date of a ``timestamptz`` column (:func:`local_date`)."""
+    return f"({column} AT TIME ZONE '{TZ_NAME}')::date"
 
 
 def today() -> date:

@@ -10,9 +10,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from app.domain.calendar import LOCAL_TZ
 
 
 def N_(message: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from app import db
 from app.domain import field as rules
+from app.domain.calendar import local_date, local_date_sql
 from app.domain.forms import LOCAL_TZ, N_, Form
 from app.domain.roles import Scope
 from app.i18n import gettext
@@ -47,15 +48,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def local_day(moment: datetime) -> date:
-    """The Beijing date a moment counts on."""
-    return moment.astimezone(LOCAL_TZ).date()
-
-
 def today() -> date:
     """Today in Beijing by :func:`now`, which tests pin (:func:`app.domain.calendar.today`
     reads the clock itself)."""
-    return local_day(now())
+    return local_date(now())
 
 
 def _in_scope(scope: Scope) -> str:
@@ -114,7 +110,7 @@ async def read_visit(user: CurrentUser, data: Any) -> tuple[Form, dict]:
             f.error("household_id", N_("This household is not in the chosen grid."))
     if not address and household is None and "household_id" not in f.errors:
         f.error("address", N_("Enter an address or pick a household."))
-    if due and visited_at and due < local_day(visited_at):
+    if due and visited_at and due < local_date(visited_at):
         f.error("follow_up_due", N_("Cannot be before the visit."))
     return f, {"grid": grid, "household": household}
 
@@ -479,7 +475,7 @@ async def _store_visit(user: CurrentUser, form: Form, found: dict) -> tuple[dict
         args += [[s.kind for s in specs], [s.due for s in specs]]
     if task_id is not None:
         args += [task_id, _in_scope(user.scope)]
-    day = local_day(v["visited_at"])
+    day = local_date(v["visited_at"])
     row = await db.fetchrow(visit_insert(bool(specs), task_id is not None), *args, day, day)
     if row is None:
         existing = await db.fetchrow(
@@ -595,8 +591,8 @@ async def _correct(
             unit_path=unit_path,
             detail=changes,
         )
-        await mark_dirty(record["unit_path"], local_day(record[time_col]))
-        await mark_dirty(unit_path, local_day(new.get(time_col) or record[time_col]))
+        await mark_dirty(record["unit_path"], local_date(record[time_col]))
+        await mark_dirty(unit_path, local_date(new.get(time_col) or record[time_col]))
     await wake()
 
 
@@ -719,7 +715,7 @@ async def listing(scope: Scope, table: str, filters: Filters) -> tuple[list[dict
     where = [f"{a}.unit_path LIKE {{}}"]
     args: list[Any] = [today()] if table == "visit" else []
     args.append(_in_scope(scope))
-    local = f"({a}.{time_col} AT TIME ZONE 'Asia/Shanghai')::date"
+    local = local_date_sql(f"{a}.{time_col}")
     if filters.date_from:
         where.append(f"{local} >= {{}}")
         args.append(filters.date_from)
@@ -800,7 +796,7 @@ async def review(user: CurrentUser, table: str, record_id: int, action: str, com
             unit_path=row["unit_path"],
             detail={"action": action, "comment": comment.strip()},
         )
-        await mark_dirty(row["unit_path"], local_day(row[TIME_COLUMNS[table]]))
+        await mark_dirty(row["unit_path"], local_date(row[TIME_COLUMNS[table]]))
     await wake()
 
 
@@ -869,7 +865,7 @@ async def log_call(user: CurrentUser, form: Form, found: dict) -> tuple[int, boo
                 )
             await _close_task_by_id(user.scope, v.get("task_id"), ("call", call_id))
         if created:
-            await mark_dirty(unit["path"], local_day(v["called_at"]))
+            await mark_dirty(unit["path"], local_date(v["called_at"]))
     if created:
         await wake()
     return call_id, created
@@ -945,7 +941,7 @@ async def log_mediation(user: CurrentUser, form: Form) -> tuple[int, bool]:
                 {**columns, "parties": v["parties"], "mediators": v["mediators"]},
                 venue,
             )
-            await mark_dirty(venue["path"], local_day(v["held_at"]))
+            await mark_dirty(venue["path"], local_date(v["held_at"]))
     if created:
         await wake()
     return mediation_id, created
@@ -1057,7 +1053,7 @@ async def record_outcome(user: CurrentUser, mediation: dict, form: Form) -> None
             },
             venue,
         )
-        await mark_dirty(mediation["unit_path"], local_day(mediation["held_at"]))
+        await mark_dirty(mediation["unit_path"], local_date(mediation["held_at"]))
     await wake()
 
 

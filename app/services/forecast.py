@@ -18,20 +18,17 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app import db
 from app.domain import forecast as fc
-from app.domain.calendar import today
+from app.domain.calendar import LOCAL_TZ, TZ_NAME, today
 from app.domain.roles import Scope
 
 log = logging.getLogger("fengqiao.forecast")
 
-TZ = "Asia/Shanghai"
-LOCAL = ZoneInfo(TZ)
 HISTORY_WEEKS_SHOWN = 104
 
-_WEEK = "date_trunc('week', ({col} AT TIME ZONE '" + TZ + "'))::date"
+_WEEK = "date_trunc('week', ({col} AT TIME ZONE '" + TZ_NAME + "'))::date"
 # The street of a record: the second id of its unit path (/district/street/...).
 _STREET = "NULLIF(split_part({alias}.unit_path, '/', 3), '')::int"
 
@@ -67,13 +64,13 @@ async def weekly_counts(
     visit_sql = (
         f"SELECT {_STREET.format(alias='v')} AS street, {_visit_category_sql()} AS category,"
         f" {_WEEK.format(col='v.visited_at')} AS week, count(*) AS n FROM visit v"
-        f" WHERE v.visited_at < ({{}}::date)::timestamp AT TIME ZONE '{TZ}'"
+        f" WHERE v.visited_at < ({{}}::date)::timestamp AT TIME ZONE '{TZ_NAME}'"
         " GROUP BY 1, 2, 3"
     )
     case_sql = (
         f"SELECT {_STREET.format(alias='c')} AS street, {_case_category_sql()} AS category,"
         f" {_WEEK.format(col='c.received_at')} AS week, count(*) AS n FROM petition_case c"
-        f" WHERE c.received_at < ({{}}::date)::timestamp AT TIME ZONE '{TZ}'"
+        f" WHERE c.received_at < ({{}}::date)::timestamp AT TIME ZONE '{TZ_NAME}'"
         " GROUP BY 1, 2, 3"
     )
     hist_sql = (
@@ -136,7 +133,7 @@ async def compute(before: date | None = None) -> int:
     """Recompute every street x category forecast from the counts and replace the stored ones."""
     before = before or this_week()
     rows = []
-    now = datetime.now(LOCAL)
+    now = datetime.now(LOCAL_TZ)
     for s in await all_series(before=before):
         result = fc.forecast(s.values, fc.HORIZON, phase=s.phase)
         for h in range(fc.HORIZON):

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from app import db
 from app.domain import forecast as fc
+from app.domain.calendar import local_date_sql
 from app.services import demo
 from app.services import forecast as svc
 
@@ -80,9 +81,7 @@ async def seed_history(rng: random.Random) -> int:
     """Write the generated weeks into ``forecast_history`` (once: skipped if any exist)."""
     if await db.fetchval("SELECT 1 FROM forecast_history WHERE source = 'demo' LIMIT 1"):
         return 0
-    raw_first = await db.fetchval(
-        "SELECT min((visited_at AT TIME ZONE 'Asia/Shanghai')::date) FROM visit"
-    )
+    raw_first = await db.fetchval(f"SELECT min({local_date_sql('visited_at')}) FROM visit")
     if raw_first is None:
         raw_first = svc.today()
     before = svc.this_week()

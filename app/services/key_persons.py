@@ -18,8 +18,8 @@ from typing import Any
 
 from app import db
 from app.domain import key_persons as rules
-from app.domain.calendar import today
-from app.domain.forms import LOCAL_TZ, N_, Form
+from app.domain.calendar import local_date, today
+from app.domain.forms import N_, Form
 from app.domain.roles import Scope
 from app.services import audit, org
 
@@ -52,7 +52,7 @@ _SELECT = (
 
 
 def _local_date(value: datetime | None):
-    return value.astimezone(LOCAL_TZ).date() if value else None
+    return local_date(value) if value else None
 
 
 def with_contact(row: dict, on=None) -> dict:

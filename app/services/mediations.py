@@ -12,6 +12,7 @@ from typing import Any
 
 from app import db
 from app.domain import field as rules
+from app.domain.calendar import local_date
 from app.domain.forms import N_, Form
 from app.services import audit, field
 from app.services.auth import CurrentUser
@@ -134,8 +135,8 @@ async def correct(user: CurrentUser, mediation: dict, form: Form) -> None:
             locked["unit_path"],
             mediation["author"],
         )
-        old_day = field.local_day(locked["held_at"])
-        new_day = field.local_day(new["held_at"])
+        old_day = local_date(locked["held_at"])
+        new_day = local_date(new["held_at"])
         await mark_dirty(locked["unit_path"], old_day)
         if new_day != old_day:
             await mark_dirty(locked["unit_path"], new_day)

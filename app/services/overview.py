@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from app import db
+from app.domain.calendar import LOCAL_TZ
 from app.domain.roles import Scope
 from app.services import forecast, org, risks, rollups
 
@@ -27,7 +28,7 @@ EMOTIONS = ("anger", "anxiety", "sadness", "calm", "satisfied")
 
 
 def _since(day: date, days: int) -> datetime:
-    return datetime.combine(day - timedelta(days=days - 1), time(0), tzinfo=rollups.LOCAL)
+    return datetime.combine(day - timedelta(days=days - 1), time(0), tzinfo=LOCAL_TZ)
 
 
 async def _tables() -> list[str]:

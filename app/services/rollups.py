@@ -31,19 +31,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from app import db
 from app.db.rollups.tables import CORE
-from app.domain.calendar import today
+from app.domain.calendar import TZ_NAME, local_date_sql, today
 from app.services import hooks
 
 log = logging.getLogger("fengqiao.rollups")
 
-TZ = "Asia/Shanghai"
-LOCAL = ZoneInfo(TZ)
 _LOCK = 5_171_050  # advisory lock: one recompute at a time (parents upsert the same rows)
 BATCH = 5000  # dirty marks per transaction
 
@@ -88,14 +85,10 @@ def extra_names() -> list[str]:
     return [m for m in metric_names() if m not in CORE]
 
 
-def local_day(ts: str) -> str:
-    return f"({ts} AT TIME ZONE '{TZ}')::date"
-
-
 def _range(col: str) -> str:
     return (
-        f"{col} >= ($1::date)::timestamp AT TIME ZONE '{TZ}'"
-        f" AND {col} < ($2::date + 1)::timestamp AT TIME ZONE '{TZ}'"
+        f"{col} >= ($1::date)::timestamp AT TIME ZONE '{TZ_NAME}'"
+        f" AND {col} < ($2::date + 1)::timestamp AT TIME ZONE '{TZ_NAME}'"
     )
 
 
@@ -114,7 +107,7 @@ register(
             "visits_resolved_on_site",
             "visits_reported_up",
         ),
-        f"""SELECT unit_path, {local_day("visited_at")} AS day, count(*),
+        f"""SELECT unit_path, {local_date_sql("visited_at")} AS day, count(*),
               count(*) FILTER (WHERE kind = 'door'), count(*) FILTER (WHERE kind = 'reception'),
               count(*) FILTER (WHERE kind = 'away'), count(DISTINCT household),
               count(*) FILTER (WHERE mood <> 'calm'), count(*) FILTER (WHERE resolved_on_site),
@@ -146,7 +139,7 @@ register(
             "calls_basically",
             "calls_dissatisfied",
         ),
-        f"""SELECT unit_path, {local_day("called_at")} AS day, count(*),
+        f"""SELECT unit_path, {local_date_sql("called_at")} AS day, count(*),
               count(*) FILTER (WHERE outcome = 'reached'),
               count(*) FILTER (WHERE outcome = 'no_answer'),
               count(*) FILTER (WHERE outcome = 'refused'),
@@ -170,7 +163,7 @@ register(
             "mediations_referred",
             "mediations_agreed_local",
         ),
-        f"""SELECT unit_path, {local_day("held_at")} AS day, count(*),
+        f"""SELECT unit_path, {local_date_sql("held_at")} AS day, count(*),
               count(*) FILTER (WHERE outcome = 'in_progress'),
               count(*) FILTER (WHERE outcome IN ('agreed_written', 'agreed_oral')),
               count(*) FILTER (WHERE outcome = 'failed'),
@@ -188,7 +181,7 @@ register(
         "followups",
         ("followups_due", "followups_done_on_time", "followups_open"),
         f"""SELECT unit_path, due AS day, count(*),
-              count(*) FILTER (WHERE done_at IS NOT NULL AND {local_day("done_at")} <= due),
+              count(*) FILTER (WHERE done_at IS NOT NULL AND {local_date_sql("done_at")} <= due),
               count(*) FILTER (WHERE done_at IS NULL)
             FROM follow_up_task WHERE due BETWEEN $1::date AND $2::date AND {_PATHS}
             GROUP BY 1, 2""",
@@ -209,12 +202,12 @@ register(
 
 
 def _case_facts(paths: str) -> str:
-    return f"""SELECT c.id, c.unit_path, {local_day("c.received_at")} AS recv,
+    return f"""SELECT c.id, c.unit_path, {local_date_sql("c.received_at")} AS recv,
           'first_time' = ANY(c.tags) AS first_time, e.acc, e.rep, e.acc + 60 + e.ext AS due,
           e.reviewed, e.first_eval
         FROM petition_case c CROSS JOIN LATERAL (
-          SELECT min({local_day("at")}) FILTER (WHERE kind = 'accept') AS acc,
-                 min({local_day("at")}) FILTER (WHERE kind = 'opinion') AS rep,
+          SELECT min({local_date_sql("at")}) FILTER (WHERE kind = 'accept') AS acc,
+                 min({local_date_sql("at")}) FILTER (WHERE kind = 'opinion') AS rep,
                  COALESCE(sum((data->>'days')::int) FILTER (WHERE kind = 'extend'), 0)::int AS ext,
                  COALESCE(bool_or(kind = 'request_review'), false) AS reviewed,
                  (array_agg(data->>'satisfaction' ORDER BY at)
@@ -233,8 +226,8 @@ _CASE_TOUCH = f"""SELECT f.unit_path, v.d FROM ({
     WHERE v.d IS NOT NULL AND EXISTS (
       SELECT 1 FROM _keys k WHERE k.unit_path = f.unit_path AND (k.day = f.recv OR EXISTS (
         SELECT 1 FROM case_event e WHERE e."case" = f.id
-          AND e.at >= k.day::timestamp AT TIME ZONE '{TZ}'
-          AND e.at < (k.day + 1)::timestamp AT TIME ZONE '{TZ}')))"""
+          AND e.at >= k.day::timestamp AT TIME ZONE '{TZ_NAME}'
+          AND e.at < (k.day + 1)::timestamp AT TIME ZONE '{TZ_NAME}')))"""
 
 register(
     MetricSource(
@@ -275,7 +268,7 @@ register(
     MetricSource(
         "cases_evaluated",
         ("cases_evaluated", "cases_satisfied"),
-        f"""SELECT c.unit_path, {local_day("e.at")}, count(*),
+        f"""SELECT c.unit_path, {local_date_sql("e.at")}, count(*),
               count(*) FILTER (WHERE e.data->>'satisfaction' IN {_SATISFIED})
             FROM case_event e JOIN petition_case c ON c.id = e."case"
             WHERE e.kind = 'evaluate' AND {_range("e.at")}
@@ -412,7 +405,7 @@ def _rebuild_parents_sql(table: str = "rollup_day", own: str = "rollup_own") -> 
     return _sum_insert(table, inner)
 
 
-_HOUSEHOLDS_SQL = f"""SELECT unit_path, household, max({local_day("visited_at")})
+_HOUSEHOLDS_SQL = f"""SELECT unit_path, household, max({local_date_sql("visited_at")})
     FROM visit WHERE household IS NOT NULL GROUP BY 1, 2"""
 
 
@@ -464,8 +457,8 @@ async def process_dirty(limit: int = BATCH) -> int:
 
 
 _IN_DAY = (
-    f"v.visited_at >= k.day::timestamp AT TIME ZONE '{TZ}'"
-    f" AND v.visited_at < (k.day + 1)::timestamp AT TIME ZONE '{TZ}'"
+    f"v.visited_at >= k.day::timestamp AT TIME ZONE '{TZ_NAME}'"
+    f" AND v.visited_at < (k.day + 1)::timestamp AT TIME ZONE '{TZ_NAME}'"
 )
 
 
@@ -495,7 +488,7 @@ async def _touch_households(conn: asyncpg.Connection) -> None:
                          WHERE h.unit_path = x.unit_path AND h.household = x.household),
               new_day = ((SELECT max(v.visited_at) FROM visit v
                           WHERE v.household = x.household AND v.unit_path = x.unit_path)
-                         AT TIME ZONE '{TZ}')::date"""
+                         AT TIME ZONE '{TZ_NAME}')::date"""
     )
     await conn.execute(
         """DELETE FROM rollup_household h USING _hh x
@@ -640,13 +633,13 @@ async def rebuild(date_from: str | date | None = None, date_to: str | date | Non
         if lo is None or hi is None:
             first, last = await conn.fetchrow(
                 f"""SELECT min(lo), max(hi) FROM (
-                    SELECT min({local_day("visited_at")}) lo, max({local_day("visited_at")}) hi
-                    FROM visit
-                    UNION ALL SELECT min({local_day("called_at")}), max({local_day("called_at")})
-                    FROM call
-                    UNION ALL SELECT min({local_day("held_at")}), max({local_day("held_at")})
-                    FROM mediation
-                    UNION ALL SELECT min({local_day("received_at")}),
+                    SELECT min({local_date_sql("visited_at")}) lo,
+                      max({local_date_sql("visited_at")}) hi FROM visit
+                    UNION ALL SELECT min({local_date_sql("called_at")}),
+                      max({local_date_sql("called_at")}) FROM call
+                    UNION ALL SELECT min({local_date_sql("held_at")}),
+                      max({local_date_sql("held_at")}) FROM mediation
+                    UNION ALL SELECT min({local_date_sql("received_at")}),
                       CASE WHEN count(*) > 0 THEN current_date + 120 END FROM petition_case
                     UNION ALL SELECT min(due), max(due) FROM follow_up_task) x"""
             )

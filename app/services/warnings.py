@@ -46,7 +46,7 @@ rollups.register(
     rollups.MetricSource(
         "warnings",
         ("warnings_new",),
-        f"""SELECT unit_path, {rollups.local_day("created_at")} AS day, count(*)
+        f"""SELECT unit_path, {calendar.local_date_sql("created_at")} AS day, count(*)
             FROM warning WHERE {rollups._range("created_at")} AND {rollups._PATHS}
             GROUP BY 1, 2""",
     )
@@ -65,14 +65,11 @@ def thresholds() -> rules.Thresholds:
     )
 
 
-def _local_day(col: str) -> str:
-    return f"({col} AT TIME ZONE 'Asia/Shanghai')::date"
-
-
 async def _matters(since) -> list[dict]:
     return await db.fetch(
         "SELECT id, petitioner_name, petitioner_phone, group_size, unit_path,"
-        f" {_local_day('received_at')} AS day FROM petition_case WHERE received_at >= {{}}",
+        f" {calendar.local_date_sql('received_at')} AS day"
+        " FROM petition_case WHERE received_at >= {}",
         datetime.combine(since, datetime.min.time(), tzinfo=LOCAL_TZ),
     )
 
@@ -105,8 +102,8 @@ async def _persons() -> list[dict]:
             "id": r["id"],
             "unit_path": r["unit_path"],
             "risk_level": r["risk_level"],
-            "registered": r["created_at"].astimezone(LOCAL_TZ).date(),
-            "last_contact": r["last"].astimezone(LOCAL_TZ).date() if r["last"] else None,
+            "registered": calendar.local_date(r["created_at"]),
+            "last_contact": calendar.local_date(r["last"]) if r["last"] else None,
         }
         for r in rows
     ]
@@ -233,7 +230,7 @@ async def evaluate(today=None) -> dict[str, Any]:
 async def _mark(unit_path: str, at: datetime) -> None:
     from app.services import marks
 
-    await marks.mark_dirty(unit_path, at.astimezone(LOCAL_TZ).date())
+    await marks.mark_dirty(unit_path, calendar.local_date(at))
 
 
 async def _wake() -> None:

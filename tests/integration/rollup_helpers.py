@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from arq import create_pool
 
+from app.domain.calendar import LOCAL_TZ
 from app.services import jobs
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = LOCAL_TZ
 KINDS = ("door", "reception", "away")
 CALL_OUTCOMES = ("reached", "no_answer", "refused")
 SATISFACTION = ("satisfied", "basically", "dissatisfied", None)

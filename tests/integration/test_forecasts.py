@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from app.domain import forecast as fc
+from app.domain.calendar import LOCAL_TZ
 from tests.support import ROOT
 
 SCRIPT = """
@@ -72,7 +73,7 @@ async def _street(sql, code: str):
 
 async def _seed(sql) -> dict:
     """Three years of seasonal heating history for 东盛 (DS) and raw records in recent weeks."""
-    from app.services import forecast as svc  # this_week(), LOCAL: no database
+    from app.services import forecast as svc  # this_week(): no database
 
     ds = await _street(sql, "DS")
     grid = await _street(sql, "DS-C1-G1")
@@ -102,7 +103,7 @@ async def _seed(sql) -> dict:
         " VALUES ($1, $2, $3, $4, 'test')",
         history,
     )
-    two_weeks_ago = datetime.combine(week0 - timedelta(weeks=2), time(10), svc.LOCAL)
+    two_weeks_ago = datetime.combine(week0 - timedelta(weeks=2), time(10), LOCAL_TZ)
     for summary, topics in (
         ("暖气不热，老人受不了", ["request"]),
         ("室温只有十五度", ["dispute"]),
@@ -131,7 +132,7 @@ async def _seed(sql) -> dict:
         grid["path"],
         two_weeks_ago,
     )
-    this_week_visit = datetime.combine(week0, time(9), svc.LOCAL)
+    this_week_visit = datetime.combine(week0, time(9), LOCAL_TZ)
     await sql.execute(
         "INSERT INTO visit (client_uuid, author, unit, unit_path, kind, visited_at, address,"
         " persons_met, topics, summary, mood, resolved_on_site, reported_up, review_state,"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from app.domain.calendar import LOCAL_TZ
 from tests.support import new_uuid, run_worker_burst
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = LOCAL_TZ
 
 
 async def _unit_of(sql, username: str):
