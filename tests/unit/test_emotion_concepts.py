@@ -508,3 +508,59 @@ def test_thirteenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_thirteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("主任，我给你们跪下了，房子的事帮帮我。", "gathering"),
+        ("她进了接待大厅就跪地喊冤。", "gathering"),
+        ("明天我就去镇里打滚，看谁管。", "gathering"),
+        ("不解决，今年我就在信访局门口过年。", "gathering"),
+        ("我天天到你们办公室坐着，你们看着办。", "gathering"),
+        ("他已经在区政府门口站了两天了。", "gathering"),
+        ("再不修暖气，我就扛着铺盖去热力公司住下。", "gathering"),
+        ("再拖工钱，我就去包工头家门口躺着。", "gathering"),
+        ("我现在就在你们售楼部门口，老板出来说句话。", "gathering"),
+        ("实在活不下去了，我就领着两个娃从桥上跳下去。", "harm_others"),
+        ("谁上来谁也别想下去。", "harm_others"),
+        ("他磨了一晚上刀，说是给那个老板准备的。", "harm_others"),
+        ("他说要把车开进院里，连人带车一块儿点了。", "self_harm"),
+        ("这个人我也不想当了。", "self_harm"),
+        ("他在群里说遗书都写好了。", "self_harm"),
+        ("她去药店打听安眠药一次吃多少。", "self_harm"),
+        ("拆迁款再不给就跳。", "self_harm"),
+        ("我把情况说明印了三百份，周末去广场上发。", "media"),
+        ("录像我都安排好了，到时候你们别后悔。", "media"),
+        ("我想请记者来村里看看这条河。", "media"),
+        ("我要给总理写封信。", "escalate"),
+        ("材料已发送至省自然资源厅。", "escalate"),
+    ],
+)
+def test_fourteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("婚礼上新郎给爹妈跪下磕头。", "gathering"),
+        ("过年回老家，在亲戚家过年。", "gathering"),
+        ("我在产房门口坐了一整夜。", "gathering"),
+        ("在便利店门口坐到半夜，雨才停。", "gathering"),
+        ("我现在就在你们小区门口取快递。", "gathering"),
+        ("她带着孩子回娘家了，说不回来了。", "harm_others"),
+        ("抱着孩子的书包从楼上跑下去。", "harm_others"),
+        ("年前磨刀，准备给年猪用的。", "harm_others"),
+        ("他把那辆车连人带货推进了沟里，是事故。", "self_harm"),
+        ("电视剧里的人写了遗书。", "self_harm"),
+        ("小孩跳绳，不给买新的就不跳。", "self_harm"),
+        ("新店开业，印了五百份传单到街上发。", "media"),
+        ("请问媒体说的新政策我们这儿执行了吗？", "media"),
+        ("社区请了电视台来拍村晚。", "media"),
+        ("孩子给总理写了封感谢信。", "escalate"),
+        ("明天我们七八个人去市里的人才市场找工作。", "gathering"),
+    ],
+)
+def test_fourteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
