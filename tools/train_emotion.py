@@ -78,6 +78,8 @@ FIRST_RUN_RULES = {
     "fresh17": "0f16850",
     "fresh18": "50b97b7",
     "fresh19": "50b97b7",
+    "fresh20": "1357ddf",
+    "fresh21": "1357ddf",
 }
 
 
