@@ -189,7 +189,13 @@ def rule_view(
         scores=scores.scaled,
         calm=scores.calm,
         fired=frozenset(s.kind for s in signals),
-        matched=frozenset(p.kind for p in res.patterns if p.regex.search(text)),
+        # a kind matched if a pattern of it fired or was dropped (the same pass); rule
+        # versions from before cancellation reasons need a pass of their own
+        matched=(
+            frozenset(s.kind for s in signals) | frozenset(cancelled)
+            if hasattr(m, "_cancel_reason")
+            else frozenset(p.kind for p in res.patterns if p.regex.search(text))
+        ),
         # rule versions from before innocent_uses have none
         innocent=_innocent_kinds(text, getattr(res, "innocent_uses", {})),
         cancelled={k: frozenset(v) for k, v in cancelled.items()},
