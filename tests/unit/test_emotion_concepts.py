@@ -564,3 +564,18 @@ def test_fourteenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_fourteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+def test_matched_kinds_are_the_kinds_whose_patterns_match():
+    """``RuleOutputs.matched`` is read off the signal pass (kinds fired or dropped); it must
+    stay what a search of every pattern over the text gives, on real rows of every batch."""
+    from app.domain.emotion import _resources
+    from bench.emotion_eval import load
+
+    patterns = _resources().patterns
+    rows = load()[::15]
+    assert len(rows) > 500
+    for row in rows:
+        text = row["text"]
+        searched = frozenset(p.kind for p in patterns if p.regex.search(text))
+        assert rule_view(text)[1].matched == searched, text
