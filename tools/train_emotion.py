@@ -231,7 +231,8 @@ def first_run_folds(folds: dict[str, tuple]) -> dict[str, tuple]:
     assert SETTINGS.rule_weight == 0, "the fold models' probabilities would read the rules"
     out = dict(folds)
     with tempfile.TemporaryDirectory() as tmp:
-        views = {c: frozen_view(c, Path(tmp)) for c in set(FIRST_RUN_RULES.values())}
+        commits = {FIRST_RUN_RULES[g] for g in folds if g in FIRST_RUN_RULES}
+        views = {c: frozen_view(c, Path(tmp)) for c in commits}
         for g, (test, model, probs) in folds.items():
             if g in FIRST_RUN_RULES:
                 view = views[FIRST_RUN_RULES[g]]
