@@ -566,6 +566,68 @@ def test_fourteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("债主天天上门，她说想带着儿子一起走，免得儿子跟着她遭罪。", "harm_others"),
+        ("她在电话里哭，说要抱着伢从江堤上跳下去。", "harm_others"),
+        ("他老婆说再逼她就带娃回娘家跳塘。", "harm_others"),
+        ("她说不如母女俩一块儿下去算了，省得在这世上受罪。", "harm_others"),
+        ("她说不如母女俩一块儿下去算了，省得在这世上受罪。", "self_harm"),
+        ("他说要抱着孩子去跳水库。", "harm_others"),
+        ("老公走了以后，她天天说要带着娃去找他爸，我们不敢离开她。", "self_harm"),
+        ("我舅说征地款再拖，他就关上门窗开煤气。", "self_harm"),
+        ("110警情：一女子坐在天台边沿，情绪激动，民警正在劝说。", "self_harm"),
+        ("他留了张字条说对不起爸妈，之后手机关机，至今联系不上。", "self_harm"),
+        ("真的熬不下去了，昨天买了三盒安眠药。", "self_harm"),
+        ("他说钱再不给，就把车开走再也不回来了。", "self_harm"),
+        ("孩子要是出了事，我叫你们全院陪葬。", "harm_others"),
+        ("接警：一男子拎着铁棍在楼道里追打邻居。", "harm_others"),
+        ("据反映，两家的后生各自备好了钢管，约好明天在村口见个高低。", "harm_others"),
+        ("他扬言要去幼儿园门口堵包工头的儿子。", "harm_others"),
+        ("工资再拖，我们就组团去市人社局问个明白。", "gathering"),
+        ("群里说下周去省里上访，已有十几人接龙报名。", "gathering"),
+        ("有人提议周五去北京反映情况，已有六户接龙。", "escalate"),
+        ("补偿不到位，我们就把货车横在码头上，让所有船都出不去。", "gathering"),
+        ("楼下那二十几个人都是我们厂的，是自己来反映问题的。", "gathering"),
+        ("记者我都喊好了，明天你们不来人就等着看。", "media"),
+        ("我明天就去省台门口坐着，看有没有人管。", "media"),
+        ("这趟去省里再试一回，不行就算了。", "escalate"),
+    ],
+)
+def test_fifteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("下大雨那晚，我搂着孩子一夜没敢睡死。", "harm_others"),
+        ("她带着孩子回娘家住几天，过完节就回来。", "harm_others"),
+        ("娘俩一起下去买菜了，等会儿就回来。", "harm_others"),
+        ("那天他说要带孩子往下跳，两年前的事了，现在一家人挺好。", "harm_others"),
+        ("我妈做饭时忘了关煤气，幸好邻居闻到了。", "self_harm"),
+        ("工人站在窗台外侧擦玻璃，系着安全绳。", "self_harm"),
+        ("他留了张纸条说去省城讨钱了，电话也关机。", "self_harm"),
+        ("医生开了两盒安眠药，按医嘱吃。", "self_harm"),
+        ("他把船开出去打鱼，要下个月才回来。", "self_harm"),
+        ("博物馆里展出了一批陪葬品。", "harm_others"),
+        ("新闻说某地一男子持刀威胁路人，已被刑拘。", "harm_others"),
+        ("他拿着菜刀在厨房切菜，叫骂孩子不写作业。", "harm_others"),
+        ("周末去学校门口接他的女儿放学。", "harm_others"),
+        ("我们几个老姐妹组团去省城旅游。", "gathering"),
+        ("小区群里已有三十人接龙团购大米。", "gathering"),
+        ("台风来了，码头封航，让所有船都出不去。", "gathering"),
+        ("楼下那几十个人在排队做核酸。", "gathering"),
+        ("我女儿在市台上班，周末去市台加班。", "media"),
+        ("记者在拍我们村的舞狮，说要上市台新闻。", "media"),
+        ("我骂完就算了，不去省里了。", "escalate"),
+    ],
+)
+def test_fifteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
+
+
 def test_matched_kinds_are_the_kinds_whose_patterns_match():
     """``RuleOutputs.matched`` is read off the signal pass (kinds fired or dropped); it must
     stay what a search of every pattern over the text gives, on real rows of every batch."""
