@@ -80,6 +80,8 @@ FIRST_RUN_RULES = {
     "fresh19": "50b97b7",
     "fresh20": "1357ddf",
     "fresh21": "1357ddf",
+    "fresh22": "7d358fc",
+    "fresh23": "7d358fc",
 }
 
 
