@@ -9,6 +9,14 @@ The event kinds are the case actions of :mod:`app.domain.case_flow` (one vocabul
 
 Article numbers follow the project's reading of the 2022 《信访工作条例》 in ``DOMAIN.md`` §3;
 they live in the ``ARTICLE_*`` constants below and nowhere else, so a correction is one line.
+Each was checked against the text of the Regulations (中发〔2022〕11号, in force 1 May 2022;
+six chapters, fifty articles) in December 2026: 18 leaders' case ownership (包案化解), 19 a
+matter raised again above while being handled, 20 at most five representatives, 21 the
+information system (and the petitioner's evaluation), 22 the petition bureau's 15 days to
+transfer or assign, 23 the receiving body's 15-day notice and 5-working-day objection, 24
+several bodies, 28 litigation separated from petitions, 31 diversion into other procedures,
+32 the handling opinion letter, 33 mediation and settlement, 34 sixty days plus at most thirty,
+35 复查, 36 复核, 40 督办 (and, in ``app.services.cases``, 39 挂牌督办).
 
 Two kinds of clock:
 
