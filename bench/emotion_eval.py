@@ -104,8 +104,8 @@ per line. Subsets reported:
     (420 rows: a month of a coal-mining county of the north-west), each written by another
     engineer from the conventions and a brief only, and committed (8e62855, d7075fb) before
     anything was run on them (first run, settings of ac723d6: fresh24 macro-F1 0.956, recall
-    0.987, precision 0.849; fresh25 0.910, 0.948, 0.908). UNSEEN: nothing may be tuned on
-    their misses; a pass that looks at them must move them to :data:`SEEN_BATCHES`.
+    0.987, precision 0.849; fresh25 0.910, 0.948, 0.908). Their misses were looked at in the
+    sixteenth pass, so both are seen now.
 
 The hybrid's model is also trained on ``bench/data/emotion_corpus/`` (never scored here).
 
@@ -187,10 +187,12 @@ SEEN_BATCHES = frozenset(
         "fresh21",
         "fresh22",
         "fresh23",
+        "fresh24",
+        "fresh25",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
-HEADLINES = ("fresh25", "fresh24", "fresh23")
+HEADLINES = ("fresh27", "fresh26", "fresh25")
 # An --extra file's subset name; it is always unseen.
 EXTRA = "extra"
 EXTRA_ENV = "FENGQIAO_EMOTION_EXTRA"
