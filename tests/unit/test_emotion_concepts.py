@@ -641,3 +641,49 @@ def test_matched_kinds_are_the_kinds_whose_patterns_match():
         text = row["text"]
         searched = frozenset(p.kind for p in patterns if p.regex.search(text))
         assert rule_view(text)[1].matched == searched, text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("听说小区有十来户准备下个月一起去省里讨说法。", "gathering"),
+        ("十几个退休职工商定下周结伴进京反映养老金问题。", "gathering"),
+        ("二十来个拆迁户在打听去省城的车票，说好周一一起出发。", "gathering"),
+        ("五个村的群众约好一块儿去市政府讨说法。", "gathering"),
+        ("七名出租车司机把车横在火车站出口，要求取消罚款。", "gathering"),
+        ("十几户渔民说补贴再不发，就把渔船停在航道上。", "gathering"),
+        ("要拖走我的三轮车可以，我就躺在车轱辘前面。", "gathering"),
+        ("约二十名业主聚集在售楼部门口，现场无过激行为。", "gathering"),
+        ("再敢来收保护费，我把他脑壳打开花。", "harm_others"),
+        ("要强拆就来，我把自家房子连我一起烧了。", "self_harm"),
+        ("已经有报社记者联系我们，要来采访欠薪的事。", "media"),
+        ("工程款再不给，我们已经通知了电视台。", "media"),
+        ("我寻个记者，让他们给你们好好宣传宣传。", "media"),
+        ("信息：村民王某今晨到省信访局登记，镇里正在劝返。", "escalate"),
+    ],
+)
+def test_sixteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("以前说要去省里反映，那是急昏了头，现在问题解决了。", "escalate"),
+        ("开始我们是想去市里，现在区里拿出了方案，我们接受了。", "escalate"),
+        ("号召业主到区政府门口集合的帖子系误传，发帖人已删帖，表示不再组织。", "gathering"),
+        ("本季度进京访零发生，赴省访同比下降三成。", "escalate"),
+        ("我这辈子头一回去省城，是去给儿子收尸。", "escalate"),
+        ("我们二十三个工友的工资全部到账了。", "gathering"),
+        ("车坏在路上，我躺在车底下修了一下午。", "gathering"),
+        ("下个月市台记者要来采访我们村的葡萄节。", "media"),
+        ("上午有记者来电核实欠薪一事，街道已作答复。", "media"),
+        ("她把家里的旧家具连同杂物一起烧了。", "self_harm"),
+        ("新搬来的那户在厨房切菜，菜刀声很响。", "harm_others"),
+        ("十几个村干部一起去市里开会。", "gathering"),
+        ("三个村的小学生一起去县城参加比赛。", "gathering"),
+        ("要强拆就来，我把自家房子连我一起烧了。", "harm_others"),
+    ],
+)
+def test_sixteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
