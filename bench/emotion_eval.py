@@ -110,8 +110,8 @@ per line. Subsets reported:
     rows: a month of a rural county on the North China plain), each written by another
     engineer from the conventions and a brief only, and committed (302ff8a, 5f208b9) before
     anything was run on them (first run, settings of df998eb: fresh26 macro-F1 0.916, recall
-    0.940, precision 0.852; fresh27 0.922, 0.936, 0.868). UNSEEN: nothing may be tuned on
-    their misses; a pass that looks at them must move them to :data:`SEEN_BATCHES`.
+    0.940, precision 0.852; fresh27 0.922, 0.936, 0.868). Their misses were looked at in the
+    seventeenth pass, so both are seen now.
 
 The hybrid's model is also trained on ``bench/data/emotion_corpus/`` (never scored here).
 
@@ -195,10 +195,12 @@ SEEN_BATCHES = frozenset(
         "fresh23",
         "fresh24",
         "fresh25",
+        "fresh26",
+        "fresh27",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
-HEADLINES = ("fresh27", "fresh26", "fresh25")
+HEADLINES = ("fresh29", "fresh28", "fresh27")
 # An --extra file's subset name; it is always unseen.
 EXTRA = "extra"
 EXTRA_ENV = "FENGQIAO_EMOTION_EXTRA"
