@@ -259,6 +259,7 @@ class _Resources:
     past_markers: tuple[str, ...]
     withdrawn_markers: tuple[str, ...]
     withdrawn_not_before: re.Pattern[str]
+    withdrawn_not_after: re.Pattern[str]
     resolved_markers: tuple[str, ...]
     event_kinds: frozenset[str]
     event_after: re.Pattern[str]
@@ -401,6 +402,7 @@ def _load() -> _Resources:
         past_markers=tuple(ctx["past_markers"]),
         withdrawn_markers=tuple(ctx["withdrawn_markers"]),
         withdrawn_not_before=re.compile(ctx["withdrawn_not_before"]),
+        withdrawn_not_after=re.compile(ctx["withdrawn_not_after"]),
         resolved_markers=tuple(ctx["resolved_markers"]),
         event_kinds=frozenset(ctx["event_kinds"]),
         event_after=re.compile(ctx["event_after"]),
@@ -585,7 +587,13 @@ def _withdrawn(text: str, start: int, end: int, res: _Resources) -> bool:
     for marker in res.withdrawn_markers:
         pos = after.find(marker)
         # "这不是气话": a withdrawal word that is itself negated withdraws nothing
-        if pos >= 0 and not res.withdrawn_not_before.search(after[max(0, pos - 3) : pos]):
+        # "是气话，但这次不是": a withdrawal the text then takes back withdraws nothing
+        rest = pos + len(marker)
+        if (
+            pos >= 0
+            and not res.withdrawn_not_before.search(after[max(0, pos - 3) : pos])
+            and not res.withdrawn_not_after.search(after[rest : rest + 12])
+        ):
             return True
     sentence_start = max(
         text.rfind(p, max(0, start - _WITHDRAWN_REACH), start) for p in "。！？!?\n"

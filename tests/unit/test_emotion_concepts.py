@@ -687,3 +687,53 @@ def test_sixteenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_sixteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("她最近怪怪的，把首饰都送了人，还说以后让我帮她照顾孩子，我好担心。", "self_harm"),
+        ("他走了，我守着空房子，干脆跟他一起去了算了。", "self_harm"),
+        ("要是我死了，是不是就能换老板把工钱结了？", "self_harm"),
+        ("我在这桥边上站了一个多小时了，没人管我。", "self_harm"),
+        ("她说实在熬不住，就带着他们一块儿走算了，两个娃还那么小。", "harm_others"),
+        ("日子过不下去了，我带他们去找他们的爹。", "harm_others"),
+        ("俺娘儿俩一起去了，也少受点罪。", "self_harm"),
+        ("工人老周举着写有“还我血汗钱”的牌子站在大桥上。", "gathering"),
+        ("当事人调解不成，拒不离开接待室，说不给答复就不走。", "gathering"),
+        ("家属扬言要抬着遗体去镇政府讨说法。", "gathering"),
+        ("二十多个村民把路口的交通阻断了，要求先发补偿款。", "gathering"),
+        ("厂门口一大群人围着，都是来讨薪的。", "gathering"),
+        ("她一个人去镇里跪了一整个上午，说不给宅基地就天天来。", "gathering"),
+        ("我就搬个板凳坐在挖机前头，看谁敢动。", "gathering"),
+        ("有人在地铁口发传单，说开发商卷款跑了，要大家别上当。", "media"),
+        ("他把材料分别寄到了省纪委和报社。", "media"),
+        ("两个记者到小区采访讨薪的工人，拍了不少镜头。", "media"),
+        ("我上回说去省里是气话，可这回是真的，你们看着办。", "escalate"),
+    ],
+)
+def test_seventeenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("搬新家了，旧东西都送人了，以后你帮我看着点老房子。", "self_harm"),
+        ("他去赶集，我跟他一起去了。", "self_harm"),
+        ("她带俩孩子实在撑不下去了，想申请低保。", "harm_others"),
+        ("球迷举着写有队名的牌子在门口等着进场。", "gathering"),
+        ("会议室里的代表拒绝离开前先签到。", "gathering"),
+        ("出殡那天，亲戚们抬着棺材去了山上。", "gathering"),
+        ("大雪封路，交通阻断了一上午，几十个人被困在服务站。", "gathering"),
+        ("门口好多人围着看舞狮。", "gathering"),
+        ("上完坟，爹在坟前跪了一上午。", "gathering"),
+        ("商场门口有人发传单，开业促销打八折。", "media"),
+        ("我给报社寄了一封感谢信，表扬我们社区的网格员。", "media"),
+        ("电视台的记者来采访我们村的腊肉节。", "media"),
+        ("我上回说去省里是气话，现在问题解决了。", "escalate"),
+        ("我们分别去了几家医院复查。", "escalate"),
+    ],
+)
+def test_seventeenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
