@@ -633,9 +633,11 @@ def test_matched_kinds_are_the_kinds_whose_patterns_match():
     stay what a search of every pattern over the text gives, on real rows of every batch."""
     from app.domain.emotion import _resources
     from bench.emotion_eval import load
+    from tools.train_emotion import HELD_OUT
 
     patterns = _resources().patterns
-    rows = load()[::15]
+    # nothing reads a held-out batch before its first run
+    rows = [r for r in load() if r.get("batch") not in HELD_OUT][::15]
     assert len(rows) > 500
     for row in rows:
         text = row["text"]
