@@ -87,3 +87,23 @@ def test_first_run_folds_swap_the_rules_half_only(monkeypatch):
     assert all(e.view is quiet[1] and not e.rules.signals for e in frozen)
     assert any(e.view.fired for e in test), "today's rules fire on these rows"
     assert train_emotion.FIRST_RUN_RULES["fresh18"] in asked
+
+
+def test_fold_models_trained_in_processes_equal_those_trained_one_by_one():
+    """``--jobs``: a model fitted in a forked process is the model fitted alone."""
+    rows = [
+        {"text": t, "emotion": "anger", "signals": s, "batch": f"b{i % 3}"}
+        for i, (t, s) in enumerate(ROWS)
+    ]
+    exs = examples(rows, embed=False)
+    small = replace(SETTINGS, min_df=1)
+    left_out = ["b0", "b1", None]
+    alone = train_emotion.train_many(exs, small, left_out, jobs=1)
+    pooled = train_emotion.train_many(exs, small, left_out, jobs=2)
+    for a, b in zip(alone, pooled, strict=True):
+        assert a.vocabulary == b.vocabulary
+        assert np.array_equal(a.kind_w, b.kind_w)
+        assert np.array_equal(a.emotion_w, b.emotion_w)
+    # each left its group out (None: every row)
+    assert set(alone[0].vocabulary) < set(alone[2].vocabulary)
+    assert set(alone[1].vocabulary) < set(alone[2].vocabulary)
