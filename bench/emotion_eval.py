@@ -204,6 +204,8 @@ SEEN_BATCHES = frozenset(
         "fresh25",
         "fresh26",
         "fresh27",
+        "fresh28",
+        "fresh29",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
