@@ -256,10 +256,12 @@ class _Resources:
     policy_markers: tuple[str, ...]
     policy_exempt: tuple[str, ...]
     policy_after: re.Pattern[str]
+    policy_document: re.Pattern[str]
     past_markers: tuple[str, ...]
     withdrawn_markers: tuple[str, ...]
     withdrawn_not_before: re.Pattern[str]
     withdrawn_not_after: re.Pattern[str]
+    withdrawn_before: re.Pattern[str]
     resolved_markers: tuple[str, ...]
     event_kinds: frozenset[str]
     event_after: re.Pattern[str]
@@ -399,10 +401,12 @@ def _load() -> _Resources:
         policy_markers=tuple(ctx["policy_markers"]),
         policy_exempt=tuple(ctx["policy_exempt"]),
         policy_after=re.compile(ctx["policy_after"]),
+        policy_document=re.compile(ctx["policy_document"]),
         past_markers=tuple(ctx["past_markers"]),
         withdrawn_markers=tuple(ctx["withdrawn_markers"]),
         withdrawn_not_before=re.compile(ctx["withdrawn_not_before"]),
         withdrawn_not_after=re.compile(ctx["withdrawn_not_after"]),
+        withdrawn_before=re.compile(ctx["withdrawn_before"]),
         resolved_markers=tuple(ctx["resolved_markers"]),
         event_kinds=frozenset(ctx["event_kinds"]),
         event_after=re.compile(ctx["event_after"]),
@@ -541,9 +545,13 @@ def _cancel_reason(text: str, kind: str, start: int, end: int, res: _Resources) 
         return "policy"
     if res.policy_after.search(text[end : end + 8]):
         return "policy"
+    sentence_begin = _sentence_span(text, start, end)[0]
+    if res.policy_document.search(text[sentence_begin:start]):
+        # a notice relayed or studied: 转发《…通告》，禁止…聚集、拉横幅、静坐
+        return "policy"
     if res.negated_after.search(text[end : end + 16]):
         return "negated"
-    sentence_start = max(_sentence_span(text, start, end)[0], start - _FRAME_REACH)
+    sentence_start = max(sentence_begin, start - _FRAME_REACH)
     if res.spectator_frame.search(text[sentence_start:start]):
         # seen in the media as someone else's doing (抖音上刷到隔壁区有人开直播讨薪)
         return "spectator"
@@ -583,6 +591,9 @@ def _negated(before: str, res: _Resources) -> bool:
 
 
 def _withdrawn(text: str, start: int, end: int, res: _Resources) -> bool:
+    # "当场撤回'去市里上访'的说法": withdrawn before it is quoted
+    if res.withdrawn_before.search(text[max(0, start - 16) : start]):
+        return True
     after = text[end : end + _WITHDRAWN_REACH]
     for marker in res.withdrawn_markers:
         pos = after.find(marker)

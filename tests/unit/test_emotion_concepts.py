@@ -739,3 +739,85 @@ def test_seventeenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_seventeenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("征地款再不兑现，我们就去州自然资源局讨说法。", "escalate"),
+        ("几十名培训机构学员家长约好明天去市教育局反映退费。", "escalate"),
+        ("他给我发消息说门窗都用胶带封好了，屋里生了个炭盆。", "self_harm"),
+        ("债还不上，孩子也不认我，我真找不到理由再活下去。", "self_harm"),
+        ("再逼我，我就往江里走，走到水没过头顶为止。", "self_harm"),
+        ("邻居说她搂着孩子站在五楼窗台外面好一会儿了。", "self_harm"),
+        ("他坐在天台上，说镇里不给个说法他绝不下来。", "self_harm"),
+        ("安眠药我攒了小半瓶，哪天熬不住了就一口吞了。", "self_harm"),
+        ("爸，这钱我还不上了，以后你们别等我了。", "self_harm"),
+        ("儿子没了，我还图个啥，不如随他一起去了。", "self_harm"),
+        ("老汉天天蹲在村委会门口，说补偿款不到手就不回去。", "gathering"),
+        ("一名外卖员在站点大门口跪着，称押金被扣了半年。", "gathering"),
+        ("一名司机开着渣土车堵住工地大门，说运费不给就不挪。", "gathering"),
+        ("我就在你们大厅等着，没人给答复我绝不走。", "gathering"),
+        ("我就在你们乡政府大厅坐起，今天不给说法不走。", "gathering"),
+        ("来访人在区信访局接待室拒不离开，要求当天答复。", "gathering"),
+        ("村里十几户商量好了，下周包车去省城讨说法。", "gathering"),
+        ("再不退钱，我就睡到售楼处去，看你们管不管。", "gathering"),
+        ("条幅我们都印好了，周一拉到区政府门口。", "gathering"),
+        ("村民说征地款不到位，明天就去工地阻工。", "gathering"),
+        ("死者家属准备在医院大门前摆花圈讨说法。", "gathering"),
+        ("他在群里约人去县里闹，说人越多越好。", "gathering"),
+        ("他要再来掀我的摊子，我就跟他动手。", "harm_others"),
+        ("邻居看见他在院里磨刀，说是要对拆迁组的人动手。", "harm_others"),
+        ("他再来闹，我一扁担敲死他。", "harm_others"),
+        ("拆迁队敢进院子，来一个砍一个。", "harm_others"),
+        ("再敢来催债，我端盆开水泼过去。", "harm_others"),
+        ("等我回来，把那几个人一个一个收拾了。", "harm_others"),
+        ("他打印了两百份传单，写的是工程款被拖欠三年的事，准备周末到步行街去发。", "media"),
+        ("我也帮你们宣传一下，今晚就把视频发到快手上。", "media"),
+        ("他在镇政府对面的墙上贴了一张大字报，骂书记贪污。", "media"),
+        ("我这就给晚报热线打电话，让他们来看看。", "media"),
+        ("我已经开起直播了，让大家看看物业是怎么欺负老人的。", "media"),
+    ],
+)
+def test_eighteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("申请人当场收回了此前“去省里上访”的说法。", "escalate"),
+        ("转发《关于依法逐级走访的通知》，禁止越级上访、进京上访。", "escalate"),
+        ("电视上说北京有个小区业主在维权，跟我们没关系。", "escalate"),
+        ("我去过省里两回，现在不想跑了，就想问问政策。", "escalate"),
+        ("下周去市里办护照，顺便看看女儿。", "escalate"),
+        ("冬天屋里烧炭取暖，一定要开窗通风。", "self_harm"),
+        ("有孙子在，我就有活下去的盼头。", "self_harm"),
+        ("我先走一步，你们慢慢吃。", "self_harm"),
+        ("今晚单位聚餐，你们先吃，别等我了。", "self_harm"),
+        ("我也不跑了，跟老伴一起去旅游。", "self_harm"),
+        ("我本来都不想活了，现在好了，谢谢你们。", "self_harm"),
+        ("老人每天坐在小区门口晒太阳，天黑了才回去。", "gathering"),
+        ("新郎在女方家门口跪下求婚。", "gathering"),
+        ("司机把货车停在仓库门口卸货。", "gathering"),
+        ("孩子没人接，我就不走了，在学校门口等着。", "gathering"),
+        ("村里组织老人包车去县城看灯会。", "gathering"),
+        ("婚庆公司的横幅已经做好了。", "gathering"),
+        ("工人们守在挖机旁边等师傅来修。", "gathering"),
+        ("防止村民阻工，项目部请了保安。", "gathering"),
+        ("约了几个人去县里打球。", "gathering"),
+        ("村委会组织村民上山找走失的老人。", "gathering"),
+        ("他动手能力很强，我要他来帮我装柜子。", "harm_others"),
+        ("我就动手做了一桌菜。", "harm_others"),
+        ("过年回来要收拾屋子，打扫卫生。", "harm_others"),
+        ("他一锄头下去挖出个大红薯。", "harm_others"),
+        ("砂锅里的开水泼到了手上，烫起一个泡。", "harm_others"),
+        ("他家直播间卖的腊肉挺好吃。", "media"),
+        ("我老公天天开着直播钓鱼。", "media"),
+        ("我给日报寄了一封表扬信，谢谢社区医生。", "media"),
+        ("协议约定双方不再采取张贴大字报等方式。", "media"),
+        ("双方和解，申请人撤回了“要找记者曝光”的说法。", "media"),
+    ],
+)
+def test_eighteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
