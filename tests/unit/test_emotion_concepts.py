@@ -777,6 +777,10 @@ def test_seventeenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
         ("他在镇政府对面的墙上贴了一张大字报，骂书记贪污。", "media"),
         ("我这就给晚报热线打电话，让他们来看看。", "media"),
         ("我已经开起直播了，让大家看看物业是怎么欺负老人的。", "media"),
+        ("那个骗钱的包工头住哪个小区，我已经打听到了，你们别拦我。", "harm_others"),
+        ("他喝多了就吼，说迟早把他们全家都杀了。", "harm_others"),
+        ("接警：一男子持砍刀在菜市场门口等候其债主。", "harm_others"),
+        ("他爬到楼顶坐了一下午，时不时往下看。", "self_harm"),
     ],
 )
 def test_eighteenth_pass_families_fire_in_the_rules(text, kind):
@@ -817,6 +821,9 @@ def test_eighteenth_pass_families_fire_in_the_rules(text, kind):
         ("我给日报寄了一封表扬信，谢谢社区医生。", "media"),
         ("协议约定双方不再采取张贴大字报等方式。", "media"),
         ("双方和解，申请人撤回了“要找记者曝光”的说法。", "media"),
+        ("我同学住哪个小区我打听到了，周末去看望她。", "harm_others"),
+        ("该男子曾持刀威胁邻居，已被拘留，近半年无异常。", "harm_others"),
+        ("他把鸡鸭都杀了，准备过年。", "harm_others"),
     ],
 )
 def test_eighteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
