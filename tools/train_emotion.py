@@ -14,7 +14,7 @@ eighth pass's rule, with ``--per-kind`` a threshold per kind by the ninth pass's
 kept in :data:`EMBEDDINGS_CACHE`), and with ``--per-kind --frozen`` each fold scored with the
 rules its batch met at its first run (:data:`FIRST_RUN_RULES`), by the thirteenth pass's.
 
-The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh28, fresh29): their rows
+The ``--cv`` and ``--search`` runs never see :data:`HELD_OUT` (fresh30, fresh31): their rows
 are dropped as the file is read, before anything else looks at them.
 
 Training is L2-regularised logistic regression fitted with L-BFGS (scipy): softmax over the
