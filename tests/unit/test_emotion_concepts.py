@@ -828,3 +828,45 @@ def test_eighteenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_eighteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("北京再不管，我就找外媒来报道。", "media"),
+        ("我保留向媒体曝光的权利。", "media"),
+        ("去省城上访，报名的已经有五十多人了。", "escalate"),
+        ("他找了几个社会闲散人员，说要去收拾那个举报他的人。", "harm_others"),
+        ("老人说农药她留着，哪天撑不下去了就喝。", "self_harm"),
+        ("这个月补偿款还不到，月底我就不在了。", "self_harm"),
+        ("他们来收船那天，我就把船开到深海弄沉，我也在船上。", "self_harm"),
+        ("老伴走了，房子也要拆了，到时候我也跟着走了算了。", "self_harm"),
+        ("我就坐在镇政府门口，等书记给个答复。", "gathering"),
+        ("补贴再不发，我就把渔船横在码头出口，谁也别想出港。", "gathering"),
+        ("明天我举块牌子站到开发商门口，让路过的人都看看他们的黑心。", "gathering"),
+        ("再拖下去，我就把自己绑在乡政府的旗杆上。", "gathering"),
+    ],
+)
+def test_nineteenth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("我冇说过要去省里告，莫冤枉我。", "escalate"),
+        ("上回说要去电视台，现在已经不打算了。", "media"),
+        ("当事人原计划赴京，经劝说已放弃。", "escalate"),
+        ("前年我去了趟北京，啥也没办成。", "escalate"),
+        ("请问去北京看孙子，医保怎么备案？", "escalate"),
+        ("奶奶把安眠药当成维生素吃了一片。", "self_harm"),
+        ("医生开的安眠药，他每晚吃半片才睡得着。", "self_harm"),
+        ("月底我就不在了，去海南过冬。", "self_harm"),
+        ("赶集的人都散了，我也跟着走了。", "self_harm"),
+        ("本来说好去售楼部拉横幅，后来开发商复工了。", "gathering"),
+        ("快递车停在店门口卸货，顾客进不来。", "gathering"),
+        ("原本想举个牌子去曝光他，想想还是算了。", "media"),
+    ],
+)
+def test_nineteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
