@@ -863,6 +863,8 @@ def test_nineteenth_pass_families_fire_in_the_rules(text, kind):
         ("医生开的安眠药，他每晚吃半片才睡得着。", "self_harm"),
         ("月底我就不在了，去海南过冬。", "self_harm"),
         ("赶集的人都散了，我也跟着走了。", "self_harm"),
+        ("渔船开了，我也跟着走了。", "self_harm"),
+        ("路上堵车，你们别等我了。", "self_harm"),
         ("本来说好去售楼部拉横幅，后来开发商复工了。", "gathering"),
         ("快递车停在店门口卸货，顾客进不来。", "gathering"),
         ("原本想举个牌子去曝光他，想想还是算了。", "media"),
