@@ -269,13 +269,14 @@ async def test_notifications_job_is_idempotent(as_user, sql, servers):
     # backdate the registration so the 15-day dispatch clock (Art. 22) is overdue
     await sql.execute("UPDATE case_event SET at = at - interval '40 days' WHERE \"case\" = $1",
                       cid)
-    first = _compute_notifications(servers)
-    # the worker's hourly cron (minute 7) may add this case's notices before the first call
-    # does, so count them on the case rather than trusting the first call's figure alone
+    _compute_notifications(servers)
+    # The browser tests' live worker (a session fixture on this database) runs the same job
+    # from cron at minute 7 of every hour and may add this case's notices first; the first
+    # call also adds other tests' cases' notices. So the case's own notices are counted.
     count = 'SELECT count(*) FROM notification WHERE "case" = $1 AND kind = $2'
     added = await sql.fetchval(count, cid, KIND_OVERDUE)
     again = _compute_notifications(servers)
-    assert added >= 1 and first <= added
+    assert added >= 1
     assert again == 0 and await sql.fetchval(count, cid, KIND_OVERDUE) == added
     r = await desk.get("/cases/notifications/count", headers={"hx-request": "true"})
     assert r.status_code == 200 and "bell" in r.text
