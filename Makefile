@@ -18,12 +18,17 @@ run: $(STAMP)
 	$(BIN)/fengqiao dev
 
 # These tests assert invariants over the whole database (roll-up totals equal direct counts,
-# nothing left to analyse), so they run in a second session with a database of their own.
+# nothing left to analyse), so they run in a session with a database of their own.
 WHOLE_DB_TESTS := tests/integration/test_rollups_cases.py tests/integration/test_rollups_jobs.py \
 	tests/integration/test_rollups_dashboard.py tests/integration/test_text_api.py
+# The browser tests keep a live server and a real worker (with its cron jobs) running for their
+# whole session, so they get a session and a database of their own too: the worker's hourly
+# jobs must not race the other tests.
+BROWSER_TESTS := tests/browser
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(addprefix --ignore=,$(WHOLE_DB_TESTS))
+	$(BIN)/python -m pytest $(addprefix --ignore=,$(WHOLE_DB_TESTS) $(BROWSER_TESTS))
+	$(BIN)/python -m pytest $(BROWSER_TESTS)
 	$(BIN)/python -m pytest $(WHOLE_DB_TESTS)
 
 # wrk drives the load bench (it falls back to an httpx generator without it) and Chromium runs
