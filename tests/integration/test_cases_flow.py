@@ -270,9 +270,10 @@ async def test_notifications_job_is_idempotent(as_user, sql, servers):
     await sql.execute("UPDATE case_event SET at = at - interval '40 days' WHERE \"case\" = $1",
                       cid)
     _compute_notifications(servers)
-    # The browser tests' live worker (a session fixture on this database) runs the same job
-    # from cron at minute 7 of every hour and may add this case's notices first; the first
-    # call also adds other tests' cases' notices. So the case's own notices are counted.
+    # The first call also adds other tests' cases' notices, and a live worker on this database
+    # (the browser tests' session fixture, when a plain `pytest` runs them in the same session;
+    # `make test` gives them their own) adds them from cron at minute 7 of every hour, maybe
+    # first. So the case's own notices are counted.
     count = 'SELECT count(*) FROM notification WHERE "case" = $1 AND kind = $2'
     added = await sql.fetchval(count, cid, KIND_OVERDUE)
     again = _compute_notifications(servers)
