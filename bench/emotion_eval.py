@@ -220,6 +220,8 @@ SEEN_BATCHES = frozenset(
         "fresh29",
         "fresh30",
         "fresh31",
+        "fresh32",
+        "fresh33",
     }
 )
 # The newest batches, shown first in the README lines (after an --extra file if one is given).
