@@ -557,7 +557,7 @@ def _cancel_reason(text: str, kind: str, start: int, end: int, res: _Resources) 
         return "spectator"
     if (
         kind in res.event_kinds
-        and res.event_after.search(text[end : end + 4])
+        and res.event_after.search(text[end : end + 16])
         and res.event_frame.search(_sentence_of(text, start, end))
     ):
         # someone else's completed act reported as news (有人跳楼了), not a threat

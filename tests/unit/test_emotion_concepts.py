@@ -872,3 +872,58 @@ def test_nineteenth_pass_families_fire_in_the_rules(text, kind):
 )
 def test_nineteenth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
     assert kind not in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("欠的钱再不给，我就死在你们厂里，看你们怎么收场。", "self_harm"),
+        ("说好的低保不给办，我这条老命就撂在你们大厅了。", "self_harm"),
+        ("唔想活啦，屋冇咗，工又冇咗。", "self_harm"),
+        ("谁敢来拖我的车，我就把自己绑在车上，拖到哪烧到哪。", "self_harm"),
+        ("我就从这楼上跳，把那个包工头也拉下去。", "harm_others"),
+        ("老头说日子没法过了，咱俩一块儿喝农药算了。", "harm_others"),
+        ("他们几个揣着铁棍，说晚上去工地找老板“算账”。", "harm_others"),
+        ("城管要是再来掀摊子，我就跟他们干。", "harm_others"),
+        ("你们今天见不着主任，我就不走了。", "gathering"),
+        ("几户人家在镇政府接待室门口打地铺，要求给个说法。", "gathering"),
+        ("明天我去县政府门口举牌子，让大家评评理。", "gathering"),
+        ("敢拆我家，我就把自己跟大门锁在一块儿。", "gathering"),
+        ("果农商量着把卖不掉的西瓜拉到区政府门口。", "gathering"),
+        ("我就带着被褥睡到市政府门口去。", "gathering"),
+        ("房东再不退押金，我就把他的照片和电话挂到网上。", "media"),
+        ("我跪在街道办门口那天，真丢人，可下礼拜我还得去跪。", "gathering"),
+    ],
+)
+def test_twentieth_pass_families_fire_in_the_rules(text, kind):
+    assert kind in rule_kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("邻居早就不提去北京了，那股劲儿早过去了。", "escalate"),
+        ("老张说要去市里的事早拉倒了。", "escalate"),
+        ("本来想着去找电视台，后来孩子劝我算了。", "media"),
+        ("听说那个要喝药的大姐被邻居救下来了。", "self_harm"),
+        ("听说隔壁村的老汉喝了农药，人没救过来。", "self_harm"),
+        ("我闺女跳河那年才十九岁。", "self_harm"),
+        ("两口子吵着要同归于尽，后来又和好了。", "harm_others"),
+        ("我们几个在网吧玩游戏，他喊“同归于尽”。", "self_harm"),
+        ("我妈在快手直播卖自家做的腊肠。", "media"),
+        ("物业问能不能组织大家周末一起铲雪。", "gathering"),
+        ("路边雪堆太高，挡住了公交车。", "gathering"),
+        ("他天天把三轮车堵我家门口，说了也不听。", "gathering"),
+        ("小区门口挂了横幅，谢谢消防队救火。", "gathering"),
+        ("姥姥在菜园打药剩下的农药瓶，已经收进柜子了。", "self_harm"),
+        ("社保中心让我去市里面谈一下资料。", "escalate"),
+        ("我给中央电视台写信，点播了一首老歌。", "escalate"),
+        ("我婆婆炸了一盘带鱼，过年吃。", "harm_others"),
+        ("那个混混把我弟弟打得住院了，派出所已经立案。", "harm_others"),
+        ("我拿铁链把自己的电动车锁在楼下。", "harm_others"),
+        ("我要是年轻十岁，早就跟他干起来了。", "harm_others"),
+        ("我能不能直接去市里办这个证？", "escalate"),
+    ],
+)
+def test_twentieth_pass_look_alikes_stay_quiet_in_the_rules(text, kind):
+    assert kind not in rule_kinds(text)
